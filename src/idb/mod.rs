@@ -1,0 +1,513 @@
+//! `IndexedDbSessionManager`: sessions in the browser's IndexedDB, one transaction per operation.
+//!
+//! Every operation reads and writes inside a single transaction over every store it touches, so
+//! it is atomic, and two connections (two tabs) racing on one session serialize instead of
+//! losing an update. The layout is in [`schema`].
+
+mod record;
+mod requests;
+mod schema;
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
+
+use self::record::{
+    chunk_key, chunk_texts, chunks_for, chunks_from, fingerprint, from_js, json_text, to_js,
+    SessionRecord,
+};
+use self::requests::{dom_error, open_database, Tx};
+use self::schema::{ALL, CHUNKS, CHUNK_LEN, CLOCK_KEY, META, SESSIONS, STATES, UPDATED_AT};
+use crate::error::{Error, Result};
+use crate::manager::{BoxFuture, SessionManager};
+use crate::model::{Session, SessionMetadata};
+use crate::rules::{self, Clock};
+
+/// How long an open waits for older connections (other tabs) to close before giving up.
+const BLOCKED_TIMEOUT_MS: u32 = 5_000;
+
+/// A [`SessionManager`] over an IndexedDB database. Cheap to share behind an `Rc`.
+pub struct IndexedDbSessionManager {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    db: IdbDatabase,
+    /// Why the store is closed, once it is.
+    closed: RefCell<Option<String>>,
+    on_version_change: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+}
+
+impl std::fmt::Debug for IndexedDbSessionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexedDbSessionManager")
+            .field("name", &self.inner.name)
+            .finish()
+    }
+}
+
+impl IndexedDbSessionManager {
+    /// Opens (creating or upgrading) the database `name`. Fails with `UNAVAILABLE` where
+    /// IndexedDB is missing or refused, or while another tab's older connection blocks the upgrade.
+    pub async fn open(name: &str) -> Result<Self> {
+        if name.is_empty() {
+            return Err(Error::invalid("database name must not be empty"));
+        }
+        let upgrade =
+            Closure::<dyn FnMut(IdbDatabase, IdbTransaction, f64) -> Result<(), JsValue>>::new(
+                |db: IdbDatabase, tx: IdbTransaction, old: f64| {
+                    schema::upgrade(&db, &tx, old as u32)
+                },
+            );
+        let upgrade_fn: &Function = upgrade.as_ref().unchecked_ref();
+        let opened = JsFuture::from(open_database(
+            name,
+            schema::VERSION,
+            upgrade_fn,
+            BLOCKED_TIMEOUT_MS,
+        ))
+        .await;
+        drop(upgrade);
+        let db: IdbDatabase = opened
+            .map_err(
+                |e| match dom_error(&format!("opening database {name:?}"), &e) {
+                    Error::Storage { message } | Error::QuotaExceeded { message } => {
+                        Error::Unavailable { message }
+                    }
+                    other => other,
+                },
+            )?
+            .unchecked_into();
+        let inner = Rc::new(Inner {
+            name: name.to_owned(),
+            db,
+            closed: RefCell::new(None),
+            on_version_change: RefCell::new(None),
+        });
+        let weak: Weak<Inner> = Rc::downgrade(&inner);
+        let on_change = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.close(format!(
+                    "database {:?} was closed because another tab opened a newer version of it; reload to continue",
+                    inner.name
+                ));
+            }
+        });
+        inner
+            .db
+            .set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
+        *inner.on_version_change.borrow_mut() = Some(on_change);
+        Ok(Self { inner })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Closes the connection; every later call fails with `CLOSED`. Calls already running finish.
+    pub fn close(&self) {
+        self.inner.close(format!(
+            "database {:?} was closed by close()",
+            self.inner.name
+        ));
+    }
+
+    fn tx(&self, stores: &[&str], mode: IdbTransactionMode, doing: &str) -> Result<Tx> {
+        if let Some(message) = self.inner.closed.borrow().as_ref() {
+            return Err(Error::Closed {
+                message: message.clone(),
+            });
+        }
+        Tx::new(&self.inner.db, stores, mode).map_err(|e| dom_error(doing, &e))
+    }
+
+    async fn list_impl(&self) -> Result<Vec<SessionMetadata>> {
+        let doing = "listing sessions";
+        let fail = |e: JsValue| dom_error(doing, &e);
+        let tx = self.tx(&[SESSIONS], IdbTransactionMode::Readonly, doing)?;
+        let index = tx
+            .store(SESSIONS)
+            .and_then(|s| s.index(UPDATED_AT))
+            .map_err(fail)?;
+        let all = requests::Pending::new(index.get_all())
+            .map_err(fail)?
+            .result()
+            .await
+            .map_err(fail)?;
+        let records: Array = all.unchecked_into();
+        let mut list = Vec::with_capacity(records.length() as usize);
+        for record in records.iter().rev() {
+            list.push(from_js::<SessionRecord>(record, "(listing)")?.metadata());
+        }
+        Ok(list)
+    }
+
+    async fn resume_impl(&self, id: &str) -> Result<Session> {
+        rules::check_id(id)?;
+        let doing = format!("resuming session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let tx = self.tx(
+            &[SESSIONS, CHUNKS, STATES],
+            IdbTransactionMode::Readonly,
+            &doing,
+        )?;
+        let key = JsValue::from_str(id);
+        let record = tx.get(SESSIONS, &key).map_err(fail)?;
+        let chunks = tx
+            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
+            .map_err(fail)?;
+        let state = tx.get(STATES, &key).map_err(fail)?;
+        let record = found(id, record.result().await.map_err(fail)?)?;
+        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+        let state = state.result().await.map_err(fail)?;
+        Ok(Session {
+            metadata: record.metadata(),
+            messages: record::parse_chunks(id, &chunks, record.message_count as usize)?,
+            state: parse_state(id, &state)?,
+        })
+    }
+
+    async fn save_impl(&self, save: PreparedSave) -> Result<SessionMetadata> {
+        let PreparedSave {
+            mut meta,
+            chunks,
+            sums,
+            state,
+            state_sum,
+            message_count,
+        } = save;
+        let id = meta.id.clone();
+        let doing = format!("saving session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
+        let key = JsValue::from_str(&id);
+        let old = tx.get(SESSIONS, &key).map_err(fail)?;
+        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+        let old: Option<SessionRecord> = optional(old.result().await.map_err(fail)?, &id)?;
+        let mut clock: Clock =
+            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+        let stamp = clock.tick(rules::now_ms());
+
+        // Only chunks whose text changed are written: an appending save rewrites the tail only.
+        let (old_sums, old_state_sum) =
+            old.map(|r| (r.chunk_sums, r.state_sum)).unwrap_or_default();
+        for (n, (text, sum)) in chunks.iter().zip(&sums).enumerate() {
+            if old_sums.get(n) != Some(sum) {
+                tx.put(CHUNKS, &JsValue::from_str(text), Some(&chunk_key(&id, n)))
+                    .map_err(fail)?;
+            }
+        }
+        if old_sums.len() > chunks.len() {
+            tx.delete(CHUNKS, &chunks_from(&id, chunks.len()).map_err(fail)?)
+                .map_err(fail)?;
+        }
+        if old_state_sum != state_sum {
+            tx.put(STATES, &JsValue::from_str(&state), Some(&key))
+                .map_err(fail)?;
+        }
+        meta.updated_at = stamp.ms;
+        if meta.created_at == 0 {
+            meta.created_at = stamp.ms;
+        }
+        let record = SessionRecord::new(meta.clone(), stamp.seq, message_count, sums, state_sum);
+        self.finish(tx, &record, clock, &doing).await?;
+        Ok(meta)
+    }
+
+    /// Writes the session record and the clock, then waits for the commit.
+    async fn finish(
+        &self,
+        tx: Tx,
+        record: &SessionRecord,
+        clock: Clock,
+        doing: &str,
+    ) -> Result<()> {
+        let fail = |e: JsValue| dom_error(doing, &e);
+        tx.put(SESSIONS, &to_js(record)?, None).map_err(fail)?;
+        tx.put(META, &to_js(&clock)?, Some(&JsValue::from_str(CLOCK_KEY)))
+            .map_err(fail)?;
+        tx.done().await.map_err(fail)
+    }
+
+    async fn delete_impl(&self, id: &str) -> Result<()> {
+        rules::check_id(id)?;
+        let doing = format!("deleting session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let tx = self.tx(
+            &[SESSIONS, CHUNKS, STATES],
+            IdbTransactionMode::Readwrite,
+            &doing,
+        )?;
+        let key = JsValue::from_str(id);
+        let count = tx
+            .count(SESSIONS, &key)
+            .map_err(fail)?
+            .result()
+            .await
+            .map_err(fail)?;
+        if count.as_f64() != Some(1.0) {
+            return Err(Error::not_found(id));
+        }
+        tx.delete(SESSIONS, &key).map_err(fail)?;
+        tx.delete(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
+            .map_err(fail)?;
+        tx.delete(STATES, &key).map_err(fail)?;
+        tx.done().await.map_err(fail)
+    }
+
+    /// Opens a read-write transaction over every store and reads session `id` and the clock.
+    async fn load_for_write(&self, id: &str, doing: &str) -> Result<(Tx, SessionRecord, Clock)> {
+        let fail = |e: JsValue| dom_error(doing, &e);
+        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, doing)?;
+        let record = tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?;
+        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+        let record = found(id, record.result().await.map_err(fail)?)?;
+        let clock = optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+        Ok((tx, record, clock))
+    }
+
+    async fn fork_impl(&self, id: &str, new_name: Option<String>) -> Result<SessionMetadata> {
+        rules::check_id(id)?;
+        if let Some(name) = &new_name {
+            rules::check_name(name, id)?;
+        }
+        let doing = format!("forking session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
+        let key = JsValue::from_str(id);
+        let record = tx.get(SESSIONS, &key).map_err(fail)?;
+        let chunks = tx
+            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
+            .map_err(fail)?;
+        let state = tx.get(STATES, &key).map_err(fail)?;
+        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+        let record = found(id, record.result().await.map_err(fail)?)?;
+        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+        let state = state.result().await.map_err(fail)?;
+        let mut clock: Clock =
+            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+        if chunks.length() as usize != record.chunk_sums.len() {
+            return Err(Error::storage(format!(
+                "messages of session {id:?} are damaged: chunks are missing"
+            )));
+        }
+        let stamp = clock.tick(rules::now_ms());
+        let mut meta = record.metadata();
+        meta.id = uuid::Uuid::new_v4().to_string();
+        meta.name = rules::fork_name(meta.name.as_deref(), new_name);
+        meta.created_at = stamp.ms;
+        meta.updated_at = stamp.ms;
+        // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
+        for (n, text) in chunks.iter().enumerate() {
+            tx.put(CHUNKS, &text, Some(&chunk_key(&meta.id, n)))
+                .map_err(fail)?;
+        }
+        tx.put(STATES, &state, Some(&JsValue::from_str(&meta.id)))
+            .map_err(fail)?;
+        let mut record = SessionRecord {
+            seq: stamp.seq,
+            ..record
+        };
+        record.set_metadata(meta.clone());
+        self.finish(tx, &record, clock, &doing).await?;
+        Ok(meta)
+    }
+
+    async fn rewind_impl(&self, id: &str, turn_index: u32) -> Result<Session> {
+        rules::check_id(id)?;
+        let doing = format!("rewinding session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let (tx, mut record, mut clock) = self.load_for_write(id, &doing).await?;
+        let count = record.message_count as usize;
+        let keep = count.min(turn_index as usize);
+        let kept_chunks = chunks_for(keep);
+        let chunks = tx
+            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
+            .map_err(fail)?;
+        let state = tx.get(STATES, &JsValue::from_str(id)).map_err(fail)?;
+        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+        let state = parse_state(id, &state.result().await.map_err(fail)?)?;
+        let mut messages = record::parse_chunks(id, &chunks, count)?;
+        messages.truncate(keep);
+        if keep < count {
+            record.chunk_sums.truncate(kept_chunks);
+            if !keep.is_multiple_of(CHUNK_LEN) {
+                let last = kept_chunks - 1;
+                let text = json_text(&messages[last * CHUNK_LEN..]);
+                record.chunk_sums[last] = fingerprint(&text);
+                tx.put(
+                    CHUNKS,
+                    &JsValue::from_str(&text),
+                    Some(&chunk_key(id, last)),
+                )
+                .map_err(fail)?;
+            }
+            tx.delete(CHUNKS, &chunks_from(id, kept_chunks).map_err(fail)?)
+                .map_err(fail)?;
+        }
+        let stamp = clock.tick(rules::now_ms());
+        let mut meta = record.metadata();
+        meta.turn_count = keep as u32;
+        meta.updated_at = stamp.ms;
+        record.message_count = keep as u64;
+        record.seq = stamp.seq;
+        record.set_metadata(meta.clone());
+        self.finish(tx, &record, clock, &doing).await?;
+        Ok(Session {
+            metadata: meta,
+            messages,
+            state,
+        })
+    }
+
+    /// Applies `change` to the metadata of session `id` and stamps it as written now.
+    async fn update_metadata(
+        &self,
+        id: &str,
+        doing: &str,
+        change: impl FnOnce(&mut SessionMetadata),
+    ) -> Result<()> {
+        let (tx, mut record, mut clock) = self.load_for_write(id, doing).await?;
+        let stamp = clock.tick(rules::now_ms());
+        let mut meta = record.metadata();
+        change(&mut meta);
+        meta.updated_at = stamp.ms;
+        record.seq = stamp.seq;
+        record.set_metadata(meta);
+        self.finish(tx, &record, clock, doing).await
+    }
+
+    async fn tag_impl(&self, id: &str, tags: Vec<String>) -> Result<()> {
+        rules::check_id(id)?;
+        rules::check_tags(&tags, id)?;
+        let doing = format!("tagging session {id:?}");
+        self.update_metadata(id, &doing, |meta| rules::merge_tags(&mut meta.tags, tags))
+            .await
+    }
+
+    async fn rename_impl(&self, id: &str, new_name: String) -> Result<()> {
+        rules::check_id(id)?;
+        rules::check_name(&new_name, id)?;
+        let doing = format!("renaming session {id:?}");
+        self.update_metadata(id, &doing, |meta| meta.name = Some(new_name))
+            .await
+    }
+}
+
+impl Inner {
+    fn close(&self, why: String) {
+        let mut closed = self.closed.borrow_mut();
+        if closed.is_none() {
+            *closed = Some(why);
+            self.db.close();
+        }
+    }
+}
+
+/// A session validated and encoded for writing, before any transaction opens.
+struct PreparedSave {
+    meta: SessionMetadata,
+    chunks: Vec<String>,
+    sums: Vec<String>,
+    state: String,
+    state_sum: String,
+    message_count: u64,
+}
+
+impl PreparedSave {
+    fn new(session: &Session) -> Self {
+        let chunks = chunk_texts(&session.messages);
+        let sums = chunks.iter().map(|c| fingerprint(c)).collect();
+        let state = json_text(&session.state);
+        let state_sum = fingerprint(&state);
+        PreparedSave {
+            meta: session.metadata.clone(),
+            chunks,
+            sums,
+            state,
+            state_sum,
+            message_count: session.messages.len() as u64,
+        }
+    }
+}
+
+/// A record that must exist: `NOT_FOUND` naming `id` when the read found nothing.
+fn found(id: &str, value: JsValue) -> Result<SessionRecord> {
+    optional(value, id)?.ok_or_else(|| Error::not_found(id))
+}
+
+/// A record that may be absent (`undefined`).
+fn optional<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<Option<T>> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    from_js(value, what).map(Some)
+}
+
+fn parse_state(id: &str, text: &JsValue) -> Result<Value> {
+    let text = text
+        .as_string()
+        .ok_or_else(|| Error::storage(format!("state of session {id:?} is missing")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::storage(format!("state of session {id:?} is damaged: {e}")))
+}
+
+impl SessionManager for IndexedDbSessionManager {
+    fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        Box::pin(self.list_impl())
+    }
+
+    fn resume(&self, session_id: &str) -> BoxFuture<'_, Result<Session>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.resume_impl(&id).await })
+    }
+
+    fn save_returning(&self, session: &Session) -> BoxFuture<'_, Result<SessionMetadata>> {
+        // Validate and encode now, so the future owns text rather than a copy of the session.
+        let prepared = rules::check_session(session).map(|()| PreparedSave::new(session));
+        Box::pin(async move { self.save_impl(prepared?).await })
+    }
+
+    fn delete(&self, session_id: &str) -> BoxFuture<'_, Result<()>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.delete_impl(&id).await })
+    }
+
+    fn fork(
+        &self,
+        session_id: &str,
+        new_name: Option<String>,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.fork_impl(&id, new_name).await })
+    }
+
+    fn rewind(&self, session_id: &str, turn_index: u32) -> BoxFuture<'_, Result<Session>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.rewind_impl(&id, turn_index).await })
+    }
+
+    fn tag(&self, session_id: &str, tags: Vec<String>) -> BoxFuture<'_, Result<()>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.tag_impl(&id, tags).await })
+    }
+
+    fn rename(&self, session_id: &str, new_name: String) -> BoxFuture<'_, Result<()>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.rename_impl(&id, new_name).await })
+    }
+}

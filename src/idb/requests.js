@@ -1,0 +1,88 @@
+// Promise adapters for IndexedDB events. Only the event-to-promise plumbing lives here; what is
+// read and written, and in which transaction, is decided by the Rust code that calls these.
+
+/** Resolves with the request's result, rejects with its DOMException. */
+export function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Resolves when the transaction commits; rejects with the error that aborted it. */
+export function transactionDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () =>
+      reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
+  });
+}
+
+function unavailable(message) {
+  const error = new Error(message);
+  error.name = "UnavailableError";
+  return error;
+}
+
+/**
+ * Opens database `name` at `version`, calling `upgrade(db, tx, oldVersion)` inside the upgrade
+ * transaction. Rejects with an `UnavailableError` when IndexedDB is missing or refused, or when
+ * the open stays blocked by another connection for `blockedMs`.
+ */
+export function openDatabase(name, version, upgrade, blockedMs) {
+  return new Promise((resolve, reject) => {
+    let factory;
+    try {
+      factory = globalThis.indexedDB;
+    } catch (e) {
+      reject(unavailable(`IndexedDB is refused in this context: ${e && e.message}`));
+      return;
+    }
+    if (!factory) {
+      reject(unavailable("IndexedDB is not available in this context"));
+      return;
+    }
+    let req;
+    try {
+      req = factory.open(name, version);
+    } catch (e) {
+      reject(unavailable(`IndexedDB refused to open database "${name}": ${e && e.message}`));
+      return;
+    }
+    let settled = false;
+    let upgradeError = null;
+    let timer = null;
+    const settle = (fn, value) => {
+      if (settled) return false;
+      settled = true;
+      if (timer !== null) clearTimeout(timer);
+      fn(value);
+      return true;
+    };
+    req.onupgradeneeded = (event) => {
+      try {
+        upgrade(req.result, req.transaction, event.oldVersion);
+      } catch (e) {
+        upgradeError = e;
+        req.transaction.abort();
+      }
+    };
+    req.onblocked = () => {
+      if (timer === null && !settled) {
+        timer = setTimeout(() => {
+          settle(reject, unavailable(
+            `opening database "${name}" at version ${version} is blocked: another tab holds an ` +
+            `older connection and did not close it within ${blockedMs} ms`));
+        }, blockedMs);
+      }
+    };
+    req.onsuccess = () => {
+      // An open that succeeds after we gave up must not keep the database locked.
+      if (!settle(resolve, req.result)) req.result.close();
+    };
+    req.onerror = (event) => {
+      event.preventDefault();
+      settle(reject, upgradeError ?? req.error);
+    };
+  });
+}

@@ -1,0 +1,57 @@
+//! The database layout, its version, and the migrations that bring an older database up to it.
+//!
+//! Version 1:
+//! - `sessions`: one record per session, key path `id`: its metadata plus bookkeeping (write
+//!   `seq`, message count, chunk fingerprints). Index `updated_at` on `[updated_at, seq]` orders
+//!   `list`, so listing reads these small records only.
+//! - `chunks`: the messages as JSON text, [`CHUNK_LEN`] per record, key `[id, chunk number]`; a
+//!   save rewrites only the chunks whose text changed, so an appending save writes the tail only.
+//! - `states`: the agent state as JSON text, key `id`.
+//! - `meta`: the store-wide write clock under key [`CLOCK_KEY`].
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
+
+/// The schema version this code writes; opening an older database migrates it.
+pub(crate) const VERSION: u32 = 1;
+
+pub(crate) const SESSIONS: &str = "sessions";
+pub(crate) const CHUNKS: &str = "chunks";
+pub(crate) const STATES: &str = "states";
+pub(crate) const META: &str = "meta";
+/// Index of `sessions` on `[updated_at, seq]`.
+pub(crate) const UPDATED_AT: &str = "updated_at";
+pub(crate) const CLOCK_KEY: &str = "clock";
+/// Messages per chunk record. Part of the layout: changing it needs a migration.
+pub(crate) const CHUNK_LEN: usize = 32;
+
+/// Every store, for transactions that touch a whole session.
+pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, META];
+
+/// Runs each migration from `old_version` up to [`VERSION`], inside the upgrade transaction.
+pub(crate) fn upgrade(
+    db: &IdbDatabase,
+    _tx: &IdbTransaction,
+    old_version: u32,
+) -> Result<(), JsValue> {
+    if old_version < 1 {
+        create_v1(db)?;
+    }
+    Ok(())
+}
+
+fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
+    let params = IdbObjectStoreParameters::new();
+    params.set_key_path(&JsValue::from_str("id"));
+    let sessions = db.create_object_store_with_optional_parameters(SESSIONS, &params)?;
+    let key_path: Array = ["updated_at", "seq"]
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect();
+    sessions.create_index_with_str_sequence(UPDATED_AT, &key_path)?;
+    db.create_object_store(CHUNKS)?;
+    db.create_object_store(STATES)?;
+    db.create_object_store(META)?;
+    Ok(())
+}

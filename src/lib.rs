@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod idb;
+#[cfg(target_arch = "wasm32")]
+mod js;
+mod manager;
+mod memory;
+mod model;
+mod rules;
+
+pub use error::{Error, Result};
+#[cfg(target_arch = "wasm32")]
+pub use idb::IndexedDbSessionManager;
+#[cfg(target_arch = "wasm32")]
+pub use js::SessionStore;
+pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
+pub use memory::InMemorySessionManager;
+pub use model::{Session, SessionMetadata};

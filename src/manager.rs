@@ -1,0 +1,72 @@
+//! The `SessionManager` trait every store implements, and the future type its methods return.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::Result;
+use crate::model::{Session, SessionMetadata};
+
+/// A boxed future: `Send` off wasm, where stores are shared across threads; not `Send` on
+/// wasm32, where IndexedDB futures hold browser objects that never leave their thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed future: `Send` off wasm, where stores are shared across threads; not `Send` on
+/// wasm32, where IndexedDB futures hold browser objects that never leave their thread.
+#[cfg(target_arch = "wasm32")]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// `Send + Sync` off wasm, nothing on wasm32: the bound `SessionManager` puts on its implementors.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait SendSyncOutsideWasm: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync + ?Sized> SendSyncOutsideWasm for T {}
+/// `Send + Sync` off wasm, nothing on wasm32: the bound `SessionManager` puts on its implementors.
+#[cfg(target_arch = "wasm32")]
+pub trait SendSyncOutsideWasm {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> SendSyncOutsideWasm for T {}
+
+/// Persists agent sessions and runs their lifecycle operations. Every write is atomic.
+///
+/// Ordering: `list` returns the most recently written session first; a write made later always
+/// sorts first, even within the same millisecond. Unknown ids fail with
+/// [`Error::NotFound`](crate::Error::NotFound), bad arguments with
+/// [`Error::InvalidInput`](crate::Error::InvalidInput), and a failed call changes nothing.
+pub trait SessionManager: SendSyncOutsideWasm {
+    /// List all sessions' metadata, most recently updated first. Never loads messages.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>>;
+
+    /// Load a session by id.
+    fn resume(&self, session_id: &str) -> BoxFuture<'_, Result<Session>>;
+
+    /// Save (create or replace) a session; `updated_at` becomes now, a `created_at` of 0 becomes now.
+    fn save(&self, session: &Session) -> BoxFuture<'_, Result<()>> {
+        let saved = self.save_returning(session);
+        Box::pin(async move { saved.await.map(|_| ()) })
+    }
+
+    /// [`save`](Self::save), resolving with the metadata as stored (with its new timestamps).
+    fn save_returning(&self, session: &Session) -> BoxFuture<'_, Result<SessionMetadata>>;
+
+    /// Delete a session and all its data.
+    fn delete(&self, session_id: &str) -> BoxFuture<'_, Result<()>>;
+
+    /// Fork a session: a full copy under a new UUID v4 with `created_at = updated_at = now`,
+    /// named `new_name`, or `"<original name> (fork)"` (no name if the original had none).
+    /// The copy then diverges independently.
+    fn fork(
+        &self,
+        session_id: &str,
+        new_name: Option<String>,
+    ) -> BoxFuture<'_, Result<SessionMetadata>>;
+
+    /// Rewind a session to its first `turn_index` messages (all of them if it has fewer), set
+    /// `turn_count` to the number kept, persist, and return the session.
+    fn rewind(&self, session_id: &str, turn_index: u32) -> BoxFuture<'_, Result<Session>>;
+
+    /// Append the tags a session does not have yet, in order, without duplicates.
+    fn tag(&self, session_id: &str, tags: Vec<String>) -> BoxFuture<'_, Result<()>>;
+
+    /// Rename a session.
+    fn rename(&self, session_id: &str, new_name: String) -> BoxFuture<'_, Result<()>>;
+}

@@ -1,0 +1,64 @@
+//! The data model: a session's metadata and its full snapshot, as the trait's documents define them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Metadata attached to a stored session: everything [`list`](crate::SessionManager::list) returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMetadata {
+    /// Unique session identifier (a UUID for sessions the store creates).
+    pub id: String,
+    /// Human-readable name.
+    pub name: Option<String>,
+    /// User-defined tags, in the order they were added, without duplicates.
+    pub tags: Vec<String>,
+    /// Name of the agent this session belongs to.
+    pub agent_name: String,
+    /// Creation time, Unix milliseconds. A session saved with 0 gets the time of that save.
+    pub created_at: i64,
+    /// Last-update time, Unix milliseconds, set by the store on every write.
+    pub updated_at: i64,
+    /// Number of turns recorded.
+    pub turn_count: u32,
+    /// Cumulative token usage.
+    pub total_tokens: u64,
+}
+
+/// A full session snapshot: metadata, conversation history and agent state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Session metadata.
+    pub metadata: SessionMetadata,
+    /// Conversation messages, oldest first, each any JSON value.
+    pub messages: Vec<Value>,
+    /// Arbitrary agent state (plugin state, working directory, environment, ...).
+    pub state: Value,
+}
+
+impl SessionMetadata {
+    /// Metadata for a new, empty session of `agent_name` with the given id; timestamps are 0, so
+    /// the first save stamps them.
+    pub fn new(id: impl Into<String>, agent_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            tags: Vec::new(),
+            agent_name: agent_name.into(),
+            created_at: 0,
+            updated_at: 0,
+            turn_count: 0,
+            total_tokens: 0,
+        }
+    }
+}
+
+impl Session {
+    /// A new, empty session of `agent_name` under a fresh UUID v4, with `null` state.
+    pub fn new(agent_name: impl Into<String>) -> Self {
+        Self {
+            metadata: SessionMetadata::new(uuid::Uuid::new_v4().to_string(), agent_name),
+            messages: Vec::new(),
+            state: Value::Null,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Semantics every store shares: input validation, tag merging, fork naming and the write clock.
+//! Stores call these instead of re-deciding them, so they behave alike by construction.
+
+use crate::error::{Error, Result};
+use crate::model::Session;
+
+/// The largest integer a JS number (and so IndexedDB) holds exactly: 2^53 - 1.
+pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// Longest session id accepted, in bytes; ids are IndexedDB keys and appear in every index entry.
+pub(crate) const MAX_ID_BYTES: usize = 512;
+
+pub(crate) fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid("session id must not be empty"));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(Error::invalid(format!(
+            "session id is {} bytes long; at most {MAX_ID_BYTES} are allowed",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_name(name: &str, id: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid(format!(
+            "name of session {id:?} must not be empty (use no name instead)"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_tags(tags: &[String], id: &str) -> Result<()> {
+    if tags.iter().any(String::is_empty) {
+        return Err(Error::invalid(format!(
+            "tags of session {id:?} must not be empty strings"
+        )));
+    }
+    Ok(())
+}
+
+fn check_millis(value: i64, field: &str, id: &str) -> Result<()> {
+    if value < 0 || value as u64 > MAX_SAFE_INTEGER {
+        return Err(Error::invalid(format!(
+            "{field} of session {id:?} must be Unix milliseconds from 0 to {MAX_SAFE_INTEGER}, got {value}"
+        )));
+    }
+    Ok(())
+}
+
+/// Everything `save` refuses, checked before anything is written.
+pub(crate) fn check_session(session: &Session) -> Result<()> {
+    let meta = &session.metadata;
+    let id = meta.id.as_str();
+    check_id(id)?;
+    if let Some(name) = &meta.name {
+        check_name(name, id)?;
+    }
+    check_tags(&meta.tags, id)?;
+    for (i, tag) in meta.tags.iter().enumerate() {
+        if meta.tags[..i].contains(tag) {
+            return Err(Error::invalid(format!(
+                "tags of session {id:?} list {tag:?} twice"
+            )));
+        }
+    }
+    check_millis(meta.created_at, "created_at", id)?;
+    check_millis(meta.updated_at, "updated_at", id)?;
+    if meta.total_tokens > MAX_SAFE_INTEGER {
+        return Err(Error::invalid(format!(
+            "total_tokens of session {id:?} must be at most {MAX_SAFE_INTEGER}, got {}",
+            meta.total_tokens
+        )));
+    }
+    Ok(())
+}
+
+/// Appends the tags not already present, in the order given, skipping repeats within `new`.
+pub(crate) fn merge_tags(existing: &mut Vec<String>, new: Vec<String>) {
+    for tag in new {
+        if !existing.contains(&tag) {
+            existing.push(tag);
+        }
+    }
+}
+
+/// The name a fork gets: the one asked for, else `"<original> (fork)"`, else none.
+pub(crate) fn fork_name(original: Option<&str>, requested: Option<String>) -> Option<String> {
+    requested.or_else(|| original.map(|name| format!("{name} (fork)")))
+}
+
+/// A store-wide write clock. `updated_at` never goes backwards (a clock set back keeps the last
+/// value until real time catches up) and `seq` orders writes made within the same millisecond.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Clock {
+    /// Time of the last write, Unix milliseconds.
+    pub ms: i64,
+    /// Number of writes so far.
+    pub seq: u64,
+}
+
+impl Clock {
+    /// Advances the clock for one write made at `now`, returning that write's stamp.
+    pub fn tick(&mut self, now: i64) -> Clock {
+        self.ms = self.ms.max(now);
+        self.seq += 1;
+        *self
+    }
+}
+
+/// The current time in Unix milliseconds.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// The current time in Unix milliseconds.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_never_goes_backwards_and_orders_same_millisecond_writes() {
+        let mut clock = Clock::default();
+        let a = clock.tick(1_000);
+        let b = clock.tick(1_000);
+        let c = clock.tick(900);
+        assert_eq!((a.ms, a.seq), (1_000, 1));
+        assert_eq!((b.ms, b.seq), (1_000, 2));
+        assert_eq!((c.ms, c.seq), (1_000, 3));
+        assert_eq!(clock.tick(2_000).ms, 2_000);
+    }
+
+    #[test]
+    fn merge_tags_keeps_order_and_drops_repeats() {
+        let mut tags = vec!["a".to_owned(), "b".to_owned()];
+        merge_tags(
+            &mut tags,
+            vec!["b".into(), "c".into(), "a".into(), "c".into()],
+        );
+        assert_eq!(tags, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn fork_name_prefers_request_then_suffix_then_none() {
+        assert_eq!(fork_name(Some("x"), Some("y".into())).as_deref(), Some("y"));
+        assert_eq!(fork_name(Some("x"), None).as_deref(), Some("x (fork)"));
+        assert_eq!(fork_name(None, None), None);
+    }
+}

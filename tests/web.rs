@@ -1,0 +1,313 @@
+//! In a real browser (`wasm-pack test --headless --chrome`): the conformance suite against both
+//! stores, then what only IndexedDB has: persistence across connections, several connections
+//! racing, atomic writes, the on-disk layout, and closing.
+#![cfg(target_arch = "wasm32")]
+
+mod conformance;
+
+use conformance::{assert_code, session};
+use futures::future::join_all;
+use idb_session_store::{InMemorySessionManager, IndexedDbSessionManager, SessionManager};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+const opened = (req) => new Promise((resolve, reject) => {
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+export async function deleteDb(name) {
+  await opened(indexedDB.deleteDatabase(name));
+}
+export async function layout(name) {
+  const db = await opened(indexedDB.open(name));
+  const sessions = db.transaction("sessions").objectStore("sessions");
+  const out = {
+    version: db.version,
+    stores: [...db.objectStoreNames],
+    keyPath: sessions.keyPath,
+    indexes: [...sessions.indexNames],
+    indexKeyPath: sessions.index("updated_at").keyPath,
+  };
+  db.close();
+  return JSON.stringify(out);
+}
+export async function putRaw(name, store, key, value) {
+  const db = await opened(indexedDB.open(name));
+  const tx = db.transaction(store, "readwrite");
+  tx.objectStore(store).put(value, key);
+  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = () => reject(tx.error); });
+  db.close();
+}
+export async function openNewer(name, version) {
+  const db = await opened(indexedDB.open(name, version));
+  db.close();
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = deleteDb)]
+    async fn delete_db(name: &str);
+    async fn layout(name: &str) -> JsValue;
+    #[wasm_bindgen(js_name = putRaw)]
+    async fn put_raw(name: &str, store: &str, key: JsValue, value: JsValue);
+    #[wasm_bindgen(js_name = openNewer)]
+    async fn open_newer(name: &str, version: u32);
+}
+
+/// A database of its own for one test, named after it, removed at the end.
+struct TempDb {
+    name: String,
+}
+
+impl TempDb {
+    fn new(test: &str) -> Self {
+        TempDb {
+            name: format!("test-{test}-{}", uuid::Uuid::new_v4()),
+        }
+    }
+
+    async fn open(&self) -> IndexedDbSessionManager {
+        IndexedDbSessionManager::open(&self.name)
+            .await
+            .expect("open")
+    }
+
+    async fn remove(self) {
+        delete_db(&self.name).await;
+    }
+}
+
+macro_rules! browser_tests {
+    ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            use super::*;
+            $(
+                #[wasm_bindgen_test]
+                async fn $case() {
+                    conformance::$case(&InMemorySessionManager::new()).await;
+                }
+            )*
+        }
+        mod indexed_db {
+            use super::*;
+            $(
+                #[wasm_bindgen_test]
+                async fn $case() {
+                    let db = TempDb::new(stringify!($case));
+                    let store = db.open().await;
+                    conformance::$case(&store).await;
+                    store.close();
+                    db.remove().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance::for_each_case!(browser_tests);
+
+#[wasm_bindgen_test]
+async fn sessions_survive_closing_and_reopening() {
+    let db = TempDb::new("reopen");
+    let a = session("kept", 80);
+    let b = session("also kept", 3);
+    let first = db.open().await;
+    first.save(&a).await.unwrap();
+    first.save(&b).await.unwrap();
+    first
+        .tag(&a.metadata.id, vec!["later".into()])
+        .await
+        .unwrap();
+    let listed = first.list().await.unwrap();
+    first.close();
+    drop(first);
+
+    let second = db.open().await;
+    assert_eq!(second.list().await.unwrap(), listed);
+    let back = second.resume(&a.metadata.id).await.unwrap();
+    assert_eq!((back.messages, back.state), (a.messages, a.state));
+    assert_eq!(back.metadata.tags, ["test", "later"]);
+    // The write clock persists too: a write after reopening still sorts first.
+    second
+        .rename(&b.metadata.id, "renamed".into())
+        .await
+        .unwrap();
+    assert_eq!(second.list().await.unwrap()[0].id, b.metadata.id);
+    second.close();
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn two_connections_racing_lose_no_update() {
+    let db = TempDb::new("race");
+    let (tab1, tab2) = (db.open().await, db.open().await);
+    let s = session("shared", 10);
+    tab1.save(&s).await.unwrap();
+    let id = s.metadata.id.as_str();
+    // Every tag call reads, merges and writes in one transaction: none may overwrite another.
+    let calls = (0..40).map(|i| {
+        let tab = if i % 2 == 0 { &tab1 } else { &tab2 };
+        tab.tag(id, vec![format!("t{i}")])
+    });
+    for result in join_all(calls).await {
+        result.unwrap();
+    }
+    let tags = tab2.resume(id).await.unwrap().metadata.tags;
+    assert_eq!(tags.len(), 41, "{tags:?}");
+    for i in 0..40 {
+        assert!(tags.contains(&format!("t{i}")), "t{i} lost: {tags:?}");
+    }
+    // Renames and tags interleaved from both connections: the last rename wins, tags all stay.
+    let (r1, t2) = futures::join!(
+        tab1.rename(id, "from tab 1".into()),
+        tab2.tag(id, vec!["from tab 2".into()])
+    );
+    r1.unwrap();
+    t2.unwrap();
+    let meta = tab1.resume(id).await.unwrap().metadata;
+    assert_eq!(meta.name.as_deref(), Some("from tab 1"));
+    assert!(meta.tags.contains(&"from tab 2".to_owned()));
+    tab1.close();
+    tab2.close();
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_reader_never_sees_a_half_written_save() {
+    let db = TempDb::new("torn");
+    let (writer, reader) = (db.open().await, db.open().await);
+    let mut s = session("versions", 0);
+    let version = |s: &mut idb_session_store::Session, v: usize, n: usize| {
+        s.messages = (0..n).map(|i| json!({"version": v, "i": i})).collect();
+        s.metadata.turn_count = n as u32;
+        s.state = json!({"version": v});
+    };
+    version(&mut s, 0, 300);
+    writer.save(&s).await.unwrap();
+    let id = s.metadata.id.clone();
+    let writes = async {
+        for v in 1..=12 {
+            version(&mut s, v, if v % 2 == 0 { 300 } else { 97 });
+            writer.save(&s).await.unwrap();
+        }
+    };
+    let reads = async {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            let r = reader.resume(&id).await.unwrap();
+            let v = r.state["version"].as_u64().unwrap();
+            assert_eq!(r.messages.len() as u32, r.metadata.turn_count);
+            assert_eq!(
+                r.messages.len(),
+                if v % 2 == 0 { 300 } else { 97 },
+                "version {v}"
+            );
+            assert!(
+                r.messages.iter().all(|m| m["version"] == v),
+                "messages of two versions mixed"
+            );
+            seen.push(v);
+        }
+        seen
+    };
+    let ((), seen) = futures::join!(writes, reads);
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "versions went backwards: {seen:?}"
+    );
+    writer.close();
+    reader.close();
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn list_reads_metadata_only_and_damage_is_reported() {
+    let db = TempDb::new("damage");
+    let store = db.open().await;
+    let s = session("damaged", 40);
+    let stored = store.save_returning(&s).await.unwrap();
+    store.close();
+    // Spoil the first message chunk behind the store's back.
+    let key = js_sys::Array::of2(&JsValue::from_str(&s.metadata.id), &JsValue::from_f64(0.0));
+    put_raw(
+        &db.name,
+        "chunks",
+        key.into(),
+        JsValue::from_str("{not json"),
+    )
+    .await;
+
+    let store = db.open().await;
+    assert_eq!(
+        store.list().await.unwrap(),
+        [stored],
+        "listing never touches the messages"
+    );
+    let err = assert_code(store.resume(&s.metadata.id).await, "STORAGE");
+    assert!(err.to_string().contains(&s.metadata.id), "{err}");
+    store.close();
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_database_has_the_version_1_layout() {
+    let db = TempDb::new("layout");
+    db.open().await.close();
+    let text = layout(&db.name).await.as_string().unwrap();
+    let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "version": 1,
+            "stores": ["chunks", "meta", "sessions", "states"],
+            "keyPath": "id",
+            "indexes": ["updated_at"],
+            "indexKeyPath": ["updated_at", "seq"],
+        })
+    );
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn closed_stores_refuse_every_call() {
+    let db = TempDb::new("closed");
+    let store = db.open().await;
+    let s = session("before close", 1);
+    store.save(&s).await.unwrap();
+    store.close();
+    let id = s.metadata.id.as_str();
+    assert_code(store.list().await, "CLOSED");
+    assert_code(store.resume(id).await, "CLOSED");
+    assert_code(store.save(&s).await, "CLOSED");
+    assert_code(store.delete(id).await, "CLOSED");
+    assert_code(store.fork(id, None).await, "CLOSED");
+    assert_code(store.rewind(id, 0).await, "CLOSED");
+    assert_code(store.tag(id, vec!["x".into()]).await, "CLOSED");
+    assert_code(store.rename(id, "x".into()).await, "CLOSED");
+    let again = db.open().await;
+    assert_eq!(again.resume(id).await.unwrap().messages, s.messages);
+    again.close();
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_newer_version_elsewhere_closes_this_connection() {
+    let db = TempDb::new("upgrade");
+    let store = db.open().await;
+    let s = session("old tab", 1);
+    store.save(&s).await.unwrap();
+    // Another tab upgrades the database: this connection must step aside instead of blocking it.
+    open_newer(&db.name, 2).await;
+    let err = assert_code(store.resume(&s.metadata.id).await, "CLOSED");
+    assert!(err.to_string().contains("newer version"), "{err}");
+    db.remove().await;
+}
+
+#[wasm_bindgen_test]
+async fn opening_needs_a_database_name() {
+    let err = IndexedDbSessionManager::open("").await.unwrap_err();
+    assert_eq!(err.code(), "INVALID_INPUT");
+}
