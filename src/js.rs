@@ -32,7 +32,7 @@ export interface SessionMetadata {
   totalTokens: number;
 }
 
-/** A full session: metadata, messages (any JSON values) and agent state (any JSON value). */
+/** A full session: metadata, messages (each a JSON value) and agent state (a JSON value). */
 export interface Session {
   metadata: SessionMetadata;
   messages: unknown[];
@@ -340,9 +340,8 @@ impl SessionStore {
     pub fn fork(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(js_name = newName, unchecked_param_type = "string | null")] new_name: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(js_name = newName, unchecked_optional_param_type = "string | null")]
+        new_name: Option<JsValue>,
     ) -> Promise {
         let id = string_arg(&id, "id");
         let name = match new_name {

@@ -1,0 +1,40 @@
+# The single entry point: `make serve` builds the package and serves the playground,
+# `make test` runs every test. Each target installs what it needs first (scripts/setup.sh).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := source scripts/env.sh &&
+PORT ?= 8080
+
+.PHONY: setup build serve test lint test-native test-browser test-smoke clean
+
+setup:
+	bash scripts/setup.sh
+
+## pkg/: the npm package (ES module for browsers without a bundler), optimized by wasm-opt.
+build: setup
+	$(ENV) wasm-pack build --release --target web --out-dir pkg
+
+serve: build
+	$(ENV) node scripts/serve.mjs --port $(PORT)
+
+test: setup lint test-native test-browser test-smoke
+
+lint:
+	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check
+	$(ENV) cargo clippy --all-targets -- -D warnings
+	$(ENV) cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+## The conformance suite natively, against the in-memory store (and the README's Rust quick start).
+test-native:
+	$(ENV) cargo test
+
+## The conformance suite and IndexedDB tests in headless Chromium.
+test-browser:
+	$(ENV) wasm-pack test --headless --chrome
+
+## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
+test-smoke: build
+	$(ENV) node --test tests/smoke/
+
+clean:
+	rm -rf target pkg test-results

@@ -1,0 +1,370 @@
+// The built package (pkg/) driven through its JS API in headless Chromium, as an app would use
+// it: every method, every error code, hostile input, exactness, reloads, the README's JS quick
+// start, and the TypeScript types.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile, writeFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { openPage, startSite } from "../support/browser.mjs";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+let site;
+let page;
+
+before(async () => {
+  site = await startSite();
+  page = await openPage(site, "/tests/smoke/page.html");
+  await page.waitForFunction(() => document.title === "ready");
+});
+
+after(async () => {
+  assert.deepEqual(page.uncaughtErrors, [], "the page threw");
+  await site.close();
+});
+
+/** Runs `fn(lib, dbName, arg)` in the page against a database of its own. */
+let dbCount = 0;
+function inPage(fn, arg) {
+  const dbName = `smoke-${process.pid}-${++dbCount}`;
+  return page.evaluate(
+    async ([source, dbName, arg]) => {
+      const fn = (0, eval)(`(${source})`);
+      return fn(window.lib, dbName, arg);
+    },
+    [fn.toString(), dbName, arg],
+  );
+}
+
+test("every method works through the JS API", async () => {
+  const r = await inPage(async ({ SessionStore }, dbName) => {
+    const store = await SessionStore.open(dbName);
+    const id = crypto.randomUUID();
+    const session = {
+      metadata: { id, name: "smoke", tags: ["a"], agentName: "agent", createdAt: 0, updatedAt: 0,
+        turnCount: 3, totalTokens: 120 },
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "hello", tool_calls: [{ name: "ls", arguments: { path: "/" } }] },
+        { role: "user", content: "bye" },
+      ],
+      state: { cwd: "/home/user" },
+    };
+    const saved = await store.save(session);
+    const list1 = await store.list();
+    const resumed = await store.resume(id);
+    const fork = await store.fork(id, "branch");
+    const forkDefault = await store.fork(id);
+    const rewound = await store.rewind(id, 1);
+    const tagged = await store.tag(id, ["b", "a", "c"]);
+    const renamed = await store.rename(id, "renamed");
+    const afterEdits = await store.resume(id);
+    const deleted = await store.delete(fork.id);
+    const list2 = await store.list();
+    store.close();
+    return { saved, list1, resumed, fork, forkDefault, rewound, tagged, renamed, afterEdits, deleted,
+      list2: list2.map((m) => m.id), id, session };
+  });
+  const { saved, session, id } = r;
+  assert.equal(saved.id, id);
+  assert.ok(saved.createdAt > 1.7e12 && saved.createdAt === saved.updatedAt);
+  assert.deepEqual({ ...saved, createdAt: 0, updatedAt: 0 }, session.metadata);
+  assert.deepEqual(r.list1, [saved]);
+  assert.deepEqual(r.resumed, { ...session, metadata: saved });
+  assert.notEqual(r.fork.id, id);
+  assert.equal(r.fork.name, "branch");
+  assert.equal(r.forkDefault.name, "smoke (fork)");
+  assert.deepEqual(r.rewound.messages, session.messages.slice(0, 1));
+  assert.equal(r.rewound.metadata.turnCount, 1);
+  assert.equal(r.tagged, undefined);
+  assert.equal(r.renamed, undefined);
+  assert.equal(r.deleted, undefined);
+  assert.deepEqual(r.afterEdits.metadata.tags, ["a", "b", "c"]);
+  assert.equal(r.afterEdits.metadata.name, "renamed");
+  assert.deepEqual(r.afterEdits.messages, session.messages.slice(0, 1));
+  assert.deepEqual(r.list2, [id, r.forkDefault.id]);
+});
+
+test("failures reject with a SessionError carrying a code", async () => {
+  const r = await inPage(async ({ SessionStore }, dbName) => {
+    const store = await SessionStore.open(dbName);
+    const grab = (p) => p.then(
+      () => ({ ok: true }),
+      (e) => ({ isError: e instanceof Error, name: e.name, code: e.code, message: e.message }),
+    );
+    const missing = "missing-id";
+    const out = {
+      resume: await grab(store.resume(missing)),
+      delete: await grab(store.delete(missing)),
+      fork: await grab(store.fork(missing, null)),
+      rewind: await grab(store.rewind(missing, 0)),
+      tag: await grab(store.tag(missing, ["x"])),
+      rename: await grab(store.rename(missing, "x")),
+      badOpen: await grab(SessionStore.open("")),
+    };
+    store.close();
+    out.closed = await grab(store.list());
+    out.closedSave = await grab(store.resume("x"));
+    return out;
+  });
+  for (const op of ["resume", "delete", "fork", "rewind", "tag", "rename"]) {
+    const e = r[op];
+    assert.equal(e.isError, true, op);
+    assert.equal(e.name, "SessionError", op);
+    assert.equal(e.code, "NOT_FOUND", op);
+    assert.match(e.message, /missing-id/, op);
+  }
+  assert.equal(r.badOpen.code, "INVALID_INPUT");
+  assert.equal(r.closed.code, "CLOSED");
+  assert.match(r.closed.message, /close\(\)/);
+  assert.equal(r.closedSave.code, "CLOSED");
+});
+
+test("bad input is refused with INVALID_INPUT and stores nothing", async () => {
+  const r = await inPage(async ({ SessionStore }, dbName) => {
+    const store = await SessionStore.open(dbName);
+    const good = () => ({
+      metadata: { id: "good", name: "n", tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
+        turnCount: 0, totalTokens: 0 },
+      messages: [{ role: "user", content: "x" }],
+      state: {},
+    });
+    await store.save(good());
+    const dump = async () => JSON.stringify([await store.list(), await store.resume("good")]);
+    const before = await dump();
+    const cyclic = good();
+    cyclic.state.self = cyclic.state;
+    const sparse = good();
+    sparse.messages = [1, , 3]; // eslint-disable-line no-sparse-arrays
+    const withGetter = good();
+    Object.defineProperty(withGetter.state, "boom", { enumerable: true, get() { throw new Error("getter threw"); } });
+    const variants = {
+      "not an object": 42,
+      "null": null,
+      "an array": [],
+      "a string": "session",
+      "no metadata": { messages: [], state: null },
+      "empty id": (() => { const s = good(); s.metadata.id = ""; return s; })(),
+      "numeric id": (() => { const s = good(); s.metadata.id = 7; return s; })(),
+      "id over 512 bytes": (() => { const s = good(); s.metadata.id = "x".repeat(513); return s; })(),
+      "turnCount a string": (() => { const s = good(); s.metadata.turnCount = "3"; return s; })(),
+      "turnCount negative": (() => { const s = good(); s.metadata.turnCount = -1; return s; })(),
+      "turnCount fractional": (() => { const s = good(); s.metadata.turnCount = 1.5; return s; })(),
+      "turnCount too big": (() => { const s = good(); s.metadata.turnCount = 2 ** 32; return s; })(),
+      "totalTokens unsafe": (() => { const s = good(); s.metadata.totalTokens = 2 ** 53; return s; })(),
+      "createdAt negative": (() => { const s = good(); s.metadata.createdAt = -5; return s; })(),
+      "createdAt NaN": (() => { const s = good(); s.metadata.createdAt = NaN; return s; })(),
+      "tags not an array": (() => { const s = good(); s.metadata.tags = "a"; return s; })(),
+      "tag not a string": (() => { const s = good(); s.metadata.tags = [1]; return s; })(),
+      "duplicate tags": (() => { const s = good(); s.metadata.tags = ["a", "a"]; return s; })(),
+      "empty name": (() => { const s = good(); s.metadata.name = ""; return s; })(),
+      "unknown metadata field": (() => { const s = good(); s.metadata.extra = 1; return s; })(),
+      "unknown session field": (() => { const s = good(); s.extra = 1; return s; })(),
+      "missing state": (() => { const s = good(); delete s.state; return s; })(),
+      "messages not an array": (() => { const s = good(); s.messages = { 0: "a" }; return s; })(),
+      "cyclic state": cyclic,
+      "BigInt": (() => { const s = good(); s.state.n = 10n; return s; })(),
+      "NaN": (() => { const s = good(); s.messages[0].n = NaN; return s; })(),
+      "Infinity": (() => { const s = good(); s.messages[0].n = Infinity; return s; })(),
+      "negative zero": (() => { const s = good(); s.messages[0].n = -0; return s; })(),
+      "function": (() => { const s = good(); s.messages[0].f = () => 1; return s; })(),
+      "symbol": (() => { const s = good(); s.messages[0].s = Symbol("s"); return s; })(),
+      "undefined in array": (() => { const s = good(); s.messages.push(undefined); return s; })(),
+      "sparse array": sparse,
+      "Date": (() => { const s = good(); s.state.when = new Date(0); return s; })(),
+      "Map": (() => { const s = good(); s.state.m = new Map([["a", 1]]); return s; })(),
+      "typed array": (() => { const s = good(); s.state.bytes = new Uint8Array(2); return s; })(),
+      "class instance": (() => { const s = good(); s.state.p = new (class Point { x = 1; })(); return s; })(),
+      "throwing getter": withGetter,
+      "lone surrogate in content": (() => { const s = good(); s.messages[0].content = "a\uD800b"; return s; })(),
+      "lone surrogate in key": (() => { const s = good(); s.state["k\uDC00"] = 1; return s; })(),
+      "replacing good with bad": (() => { const s = good(); s.messages = [NaN]; return s; })(),
+    };
+    const results = {};
+    for (const [label, value] of Object.entries(variants)) {
+      try {
+        await store.save(value);
+        results[label] = "accepted";
+      } catch (e) {
+        results[label] = `${e.name} ${e.code}: ${e.message}`;
+      }
+    }
+    const calls = {
+      "resume(42)": () => store.resume(42),
+      "resume('')": () => store.resume(""),
+      "resume(lone surrogate)": () => store.resume("\uD800"),
+      "rewind(-1)": () => store.rewind("good", -1),
+      "rewind(1.5)": () => store.rewind("good", 1.5),
+      "rewind('2')": () => store.rewind("good", "2"),
+      "rewind(NaN)": () => store.rewind("good", NaN),
+      "tag(not array)": () => store.tag("good", "x"),
+      "tag([1])": () => store.tag("good", [1]),
+      "tag([''])": () => store.tag("good", [""]),
+      "rename('')": () => store.rename("good", ""),
+      "rename(null)": () => store.rename("good", null),
+      "fork(name 5)": () => store.fork("good", 5),
+      "fork('')": () => store.fork("good", ""),
+    };
+    for (const [label, call] of Object.entries(calls)) {
+      try {
+        await call();
+        results[label] = "accepted";
+      } catch (e) {
+        results[label] = `${e.name} ${e.code}: ${e.message}`;
+      }
+    }
+    const afterAll = await dump();
+    store.close();
+    return { results, unchanged: before === afterAll };
+  });
+  for (const [label, outcome] of Object.entries(r.results)) {
+    assert.match(outcome, /^SessionError INVALID_INPUT: ./, `${label}: ${outcome}`);
+  }
+  assert.ok(Object.keys(r.results).length >= 50, "the corpus shrank");
+  assert.equal(r.unchanged, true, "a refused call changed the store");
+  // Messages name what was wrong.
+  assert.match(r.results["NaN"], /messages\[0\]\.n/);
+  assert.match(r.results["cyclic state"], /circular/i);
+  assert.match(r.results["turnCount fractional"], /turnCount/);
+  assert.match(r.results["Date"], /Date/);
+  assert.match(r.results["rewind(-1)"], /turnIndex/);
+});
+
+test("values come back exactly as saved", async () => {
+  const r = await inPage(async ({ SessionStore }, dbName) => {
+    const store = await SessionStore.open(dbName);
+    const messages = [
+      JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"x": 1}}'),
+      { content: "nul \u0000 astral 𝄞 emoji 😀 rtl \u202e" },
+      [0, -1, 1.5, 1e300, 5e-324, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 64],
+      null, true, "plain string",
+      { big: "x".repeat(1 << 20) },
+      { undefinedProperty: undefined, kept: 1 },
+    ];
+    const session = {
+      metadata: { id: "exact 🚀", name: null, tags: ["𝄞", " "], agentName: "", createdAt: 1,
+        updatedAt: 0, turnCount: 4294967295, totalTokens: Number.MAX_SAFE_INTEGER },
+      messages, state: "just a string",
+    };
+    await store.save(session);
+    const back = await store.resume("exact 🚀");
+    store.close();
+    const first = back.messages[0];
+    return {
+      same: JSON.stringify(back.messages) === JSON.stringify(messages),
+      protoIsData: Object.getPrototypeOf(first) === Object.prototype && Object.hasOwn(first, "__proto__"),
+      polluted: {}.polluted === undefined ? "no" : "yes",
+      omitted: Object.hasOwn(back.messages[7], "undefinedProperty"),
+      meta: back.metadata,
+      state: back.state,
+      bigLength: back.messages[6].big.length,
+    };
+  });
+  assert.equal(r.same, true);
+  assert.equal(r.protoIsData, true, "__proto__ must come back as an own data property");
+  assert.equal(r.polluted, "no");
+  assert.equal(r.omitted, false, "undefined properties are omitted, as in JSON");
+  assert.equal(r.bigLength, 1 << 20);
+  assert.equal(r.state, "just a string");
+  assert.equal(r.meta.name, null);
+  assert.equal(r.meta.createdAt, 1);
+  assert.equal(r.meta.turnCount, 4294967295);
+  assert.equal(r.meta.totalTokens, Number.MAX_SAFE_INTEGER);
+});
+
+test("sessions survive a page reload", async () => {
+  const dbName = `smoke-reload-${process.pid}`;
+  const saved = await page.evaluate(async (dbName) => {
+    const store = await window.lib.SessionStore.open(dbName);
+    const meta = await store.save({
+      metadata: { id: "persist", name: "p", tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
+        turnCount: 1, totalTokens: 5 },
+      messages: [{ role: "user", content: "remember me" }],
+      state: { step: 1 },
+    });
+    store.close();
+    return meta;
+  }, dbName);
+  await page.reload();
+  await page.waitForFunction(() => document.title === "ready");
+  const back = await page.evaluate(async (dbName) => {
+    const store = await window.lib.SessionStore.open(dbName);
+    const out = { list: await store.list(), session: await store.resume("persist") };
+    store.close();
+    return out;
+  }, dbName);
+  assert.deepEqual(back.list, [saved]);
+  assert.deepEqual(back.session.messages, [{ role: "user", content: "remember me" }]);
+  assert.deepEqual(back.session.state, { step: 1 });
+});
+
+test("the README's JS quick start runs as written", async () => {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  const block = readme.match(/<!-- js-quick-start -->\s*```js\n([\s\S]*?)```/);
+  assert.ok(block, "README.md has a js block after <!-- js-quick-start -->");
+  const code = block[1].replace(/from "idb-session-store"/, `from "${site.base}/pkg/idb_session_store.js"`);
+  assert.notEqual(code, block[1], "the quick start imports the package by its npm name");
+  const output = await page.evaluate(async (code) => {
+    const lines = [];
+    const log = console.log;
+    console.log = (...args) => lines.push(args.map(String).join(" "));
+    try {
+      const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+      await import(url);
+    } finally {
+      console.log = log;
+    }
+    return lines;
+  }, code);
+  assert.ok(output.length > 0, "the quick start printed nothing");
+  assert.ok(output.some((l) => /\(fork\)/.test(l)), `unexpected output: ${output.join("\n")}`);
+});
+
+test("the TypeScript types are exact and compile under --strict", async () => {
+  const dts = await readFile(join(ROOT, "pkg/idb_session_store.d.ts"), "utf8");
+  const api = dts.slice(dts.indexOf("export interface SessionMetadata"), dts.indexOf("export type InitInput"));
+  assert.doesNotMatch(api, /\bany\b/, "the public surface must not use any");
+  for (const method of ["list(): Promise<SessionMetadata[]>", "resume(id: string): Promise<Session>",
+    "save(session: Session): Promise<SessionMetadata>", "delete(id: string): Promise<void>",
+    "fork(id: string, newName?: string | null): Promise<SessionMetadata>",
+    "rewind(id: string, turnIndex: number): Promise<Session>", "tag(id: string, tags: string[]): Promise<void>",
+    "rename(id: string, newName: string): Promise<void>", "close(): void",
+    "static open(dbName?: string | null): Promise<SessionStore>"]) {
+    assert.ok(api.includes(method), `missing from the .d.ts: ${method}`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "idb-session-store-ts-"));
+  const file = join(dir, "check.ts");
+  await writeFile(file, `
+import init, { SessionStore, type Session, type SessionMetadata, type SessionError } from ${JSON.stringify(join(ROOT, "pkg/idb_session_store.js"))};
+async function main(): Promise<void> {
+  await init();
+  const store: SessionStore = await SessionStore.open("app");
+  const session: Session = {
+    metadata: { id: "1", name: null, tags: [], agentName: "a", createdAt: 0, updatedAt: 0, turnCount: 0, totalTokens: 0 },
+    messages: [], state: null,
+  };
+  const meta: SessionMetadata = await store.save(session);
+  const all: SessionMetadata[] = await store.list();
+  const back: Session = await store.rewind(meta.id, all.length);
+  const fork: SessionMetadata = await store.fork(back.metadata.id);
+  await store.tag(fork.id, ["x"]);
+  try { await store.rename(fork.id, "y"); } catch (e) { const err = e as SessionError; const code: "NOT_FOUND" | string = err.code; void code; }
+  // @ts-expect-error: ids are strings
+  await store.resume(1);
+  store.close();
+}
+void main;
+`);
+  const tsc = join(ROOT, "node_modules/.bin/tsc");
+  // wasm-bindgen's classes declare [Symbol.dispose], hence esnext.disposable (TypeScript 5.2+).
+  const args = ["--strict", "--noEmit", "--target", "es2022", "--module", "es2022", "--moduleResolution",
+    "bundler", "--lib", "es2022,esnext.disposable,dom", "--skipLibCheck", "false", file];
+  try {
+    await promisify(execFile)(tsc, args);
+  } catch (e) {
+    assert.fail(`tsc --strict failed:\n${e.stdout}${e.stderr}`);
+  }
+});
