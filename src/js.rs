@@ -39,6 +39,12 @@ export interface Session {
   state: unknown;
 }
 
+/** This origin's storage use, in bytes, as the browser estimates it. */
+export interface StorageUsage {
+  usage: number;
+  quota: number;
+}
+
 /** How every `SessionStore` promise rejects. */
 export interface SessionError extends Error {
   name: "SessionError";
@@ -278,6 +284,35 @@ impl IntoJs for Session {
     }
 }
 
+/// Calls `navigator.storage[method]()`, or fails with `UNAVAILABLE` where there is none.
+async fn call_storage(method: &str) -> Result<JsValue, Error> {
+    let unavailable = |why: String| Error::Unavailable {
+        message: format!("navigator.storage.{method}() {why}"),
+    };
+    let get = |target: &JsValue, key: &str| {
+        Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    };
+    let storage = get(&get(&js_sys::global(), "navigator"), "storage");
+    let function = get(&storage, method);
+    let function: &js_sys::Function = function
+        .dyn_ref()
+        .ok_or_else(|| unavailable("is not available in this context".to_owned()))?;
+    let promise: Promise = function
+        .call0(&storage)
+        .map_err(|e| unavailable(format!("threw: {}", describe_error(&e))))?
+        .unchecked_into();
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| unavailable(format!("failed: {}", describe_error(&e))))
+}
+
+fn describe_error(e: &JsValue) -> String {
+    Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
 /// A session store in IndexedDB. Every method returns a promise that rejects with a
 /// `SessionError` (`name`, `code`, `message`).
 #[wasm_bindgen]
@@ -385,6 +420,35 @@ impl SessionStore {
         let id = string_arg(&id, "id");
         let name = string_arg(&new_name, "newName");
         promise(&self.inner, |m| async move { m.rename(&id?, name?).await })
+    }
+
+    /// Asks the browser to keep this origin's data under storage pressure (`navigator.storage.persist()`);
+    /// resolves with whether it will.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn persist() -> Promise {
+        future_to_promise(async { call_storage("persist").await.map_err(to_js_error) })
+    }
+
+    /// This origin's storage usage and quota in bytes (`navigator.storage.estimate()`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<StorageUsage>")]
+    pub fn estimate() -> Promise {
+        future_to_promise(async {
+            let estimate = call_storage("estimate").await.map_err(to_js_error)?;
+            let number = |key: &str| {
+                Reflect::get(&estimate, &JsValue::from_str(key))
+                    .ok()
+                    .and_then(|v| v.as_f64())
+            };
+            let out = js_sys::Object::new();
+            for key in ["usage", "quota"] {
+                let _ = Reflect::set(
+                    &out,
+                    &JsValue::from_str(key),
+                    &JsValue::from_f64(number(key).unwrap_or(0.0)),
+                );
+            }
+            Ok(out.into())
+        })
     }
 
     /// Closes the database connection; later calls reject with code `CLOSED`.
