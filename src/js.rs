@@ -39,6 +39,17 @@ export interface Session {
   state: unknown;
 }
 
+/** Which page of `list()` to read: skip `offset` sessions (default 0), return at most `limit`. */
+export interface ListOptions {
+  offset?: number;
+  limit?: number;
+}
+
+/** What `append()` adds besides messages: the turn's token usage (default 0). */
+export interface AppendOptions {
+  tokens?: number;
+}
+
 /** This origin's storage use, in bytes, as the browser estimates it. */
 export interface StorageUsage {
   usage: number;
@@ -220,15 +231,81 @@ fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-fn count_arg(value: &JsValue, what: &str) -> Result<u32, Error> {
+/// A whole number from 0 to `max`, refusing everything else (fractions, NaN, strings, ...).
+fn whole_number(value: &JsValue, what: &str, max: f64) -> Result<f64, Error> {
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n),
         _ => Err(Error::invalid(format!(
-            "{what} must be a whole number from 0 to {}, got {}",
-            u32::MAX,
+            "{what} must be a whole number from 0 to {max}, got {}",
             describe(value)
         ))),
     }
+}
+
+fn count_arg(value: &JsValue, what: &str) -> Result<u32, Error> {
+    whole_number(value, what, f64::from(u32::MAX)).map(|n| n as u32)
+}
+
+/// The named fields of an options object (each `undefined` when absent), refusing other fields.
+fn options_arg<const N: usize>(
+    value: Option<JsValue>,
+    what: &str,
+    fields: [&str; N],
+) -> Result<[JsValue; N], Error> {
+    let mut out = [(); N].map(|()| JsValue::UNDEFINED);
+    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else {
+        return Ok(out);
+    };
+    if !value.is_object() || Array::is_array(&value) {
+        return Err(Error::invalid(format!("{what} must be an object")));
+    }
+    for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        let Some(i) = fields.iter().position(|f| *f == key) else {
+            return Err(Error::invalid(format!("{what} has unknown field {key:?}")));
+        };
+        out[i] = Reflect::get(&value, &JsValue::from_str(&key)).map_err(|e| {
+            Error::invalid(format!(
+                "{what}.{key} cannot be read: {}",
+                describe_error(&e)
+            ))
+        })?;
+    }
+    Ok(out)
+}
+
+/// `{ offset, limit }` of `list()`, or `None` for the whole list.
+fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)>, Error> {
+    let given = options
+        .as_ref()
+        .is_some_and(|v| !v.is_undefined() && !v.is_null());
+    let [offset, limit] = options_arg(options, "list options", ["offset", "limit"])?;
+    if !given {
+        return Ok(None);
+    }
+    let max = crate::rules::MAX_SAFE_INTEGER as f64;
+    let offset = if offset.is_undefined() {
+        0.0
+    } else {
+        whole_number(&offset, "offset", max)?
+    };
+    let limit = if limit.is_undefined() {
+        max
+    } else {
+        whole_number(&limit, "limit", max)?
+    };
+    Ok(Some((offset as usize, limit as usize)))
+}
+
+/// The messages of `append()`: an array of JSON values.
+fn messages_arg(value: &JsValue) -> Result<Vec<Value>, Error> {
+    if !Array::is_array(value) {
+        return Err(Error::invalid("messages must be an array"));
+    }
+    let text = encode_json(value, "messages").map_err(|e| Error::invalid(describe_error(&e)))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| Error::invalid(format!("messages{}: {}", e.path(), e.inner())))
 }
 
 fn describe(value: &JsValue) -> String {
@@ -337,10 +414,42 @@ impl SessionStore {
         })
     }
 
-    /// Metadata of every session, most recently updated first. Reads no messages.
+    /// Metadata of every session, most recently updated first, or of one page of them with
+    /// `{ offset, limit }`. Reads no messages.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionMetadata[]>")]
-    pub fn list(&self) -> Promise {
-        promise(&self.inner, |m| async move { m.list().await })
+    pub fn list(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let page = page_arg(options);
+        promise(&self.inner, |m| async move {
+            match page? {
+                None => m.list().await,
+                Some((offset, limit)) => m.list_page(offset, limit).await,
+            }
+        })
+    }
+
+    /// Appends one turn's `messages` to session `id` and adds `tokens` to its total, without
+    /// sending or rewriting the history; resolves with the updated metadata.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SessionMetadata>")]
+    pub fn append(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown[]")] messages: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "AppendOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let id = string_arg(&id, "id");
+        let messages = messages_arg(&messages);
+        let tokens = options_arg(options, "append options", ["tokens"]).and_then(|[tokens]| {
+            if tokens.is_undefined() {
+                return Ok(0);
+            }
+            whole_number(&tokens, "tokens", crate::rules::MAX_SAFE_INTEGER as f64).map(|n| n as u64)
+        });
+        promise(&self.inner, |m| async move {
+            m.append(&id?, messages?, tokens?).await
+        })
     }
 
     /// The whole session `id`.

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use serde_json::Value;
+
 use crate::error::Result;
 use crate::model::{Session, SessionMetadata};
 
@@ -69,4 +71,25 @@ pub trait SessionManager: SendSyncOutsideWasm {
 
     /// Rename a session.
     fn rename(&self, session_id: &str, new_name: String) -> BoxFuture<'_, Result<()>>;
+
+    /// One page of [`list`](Self::list): skip the `offset` most recent sessions, return at most
+    /// `limit`. Stores that can (IndexedDB) read only that page, not every session.
+    fn list_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        let all = self.list();
+        Box::pin(async move { Ok(all.await?.into_iter().skip(offset).take(limit).collect()) })
+    }
+
+    /// Append one turn to a stored session in one atomic write: `messages` go after the existing
+    /// ones, `tokens` is added to `total_tokens` and `turn_count` grows by one. Resolves with the
+    /// updated metadata. The history is neither passed in nor rewritten.
+    fn append(
+        &self,
+        session_id: &str,
+        messages: Vec<Value>,
+        tokens: u64,
+    ) -> BoxFuture<'_, Result<SessionMetadata>>;
 }

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use serde_json::Value;
+
 use crate::error::{Error, Result};
 use crate::manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
 use crate::model::{Session, SessionMetadata};
@@ -152,6 +154,23 @@ impl SessionManager for InMemorySessionManager {
             rules::check_name(&new_name, session_id)?;
             state.touch(session_id)?.metadata.name = Some(new_name);
             Ok(())
+        })
+    }
+
+    fn append(
+        &self,
+        session_id: &str,
+        messages: Vec<Value>,
+        tokens: u64,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        self.run(|state| {
+            let mut meta = state.get(session_id)?.metadata.clone();
+            rules::count_turn(&mut meta, tokens)?;
+            let session = state.touch(session_id)?;
+            session.metadata.turn_count = meta.turn_count;
+            session.metadata.total_tokens = meta.total_tokens;
+            session.messages.extend(messages);
+            Ok(session.metadata.clone())
         })
     }
 }

@@ -2,7 +2,7 @@
 //! Stores call these instead of re-deciding them, so they behave alike by construction.
 
 use crate::error::{Error, Result};
-use crate::model::Session;
+use crate::model::{Session, SessionMetadata};
 
 /// The largest integer a JS number (and so IndexedDB) holds exactly: 2^53 - 1.
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -73,6 +73,28 @@ pub(crate) fn check_session(session: &Session) -> Result<()> {
             meta.total_tokens
         )));
     }
+    Ok(())
+}
+
+/// Counts one appended turn of `tokens` into `meta`, refusing counters that would overflow.
+pub(crate) fn count_turn(meta: &mut SessionMetadata, tokens: u64) -> Result<()> {
+    let id = &meta.id;
+    let total = meta
+        .total_tokens
+        .checked_add(tokens)
+        .filter(|t| *t <= MAX_SAFE_INTEGER);
+    let Some(total) = total else {
+        return Err(Error::invalid(format!(
+            "appending {tokens} tokens to session {id:?} would take total_tokens past {MAX_SAFE_INTEGER}"
+        )));
+    };
+    let Some(turns) = meta.turn_count.checked_add(1) else {
+        return Err(Error::invalid(format!(
+            "session {id:?} already has the most turns a u32 counts"
+        )));
+    };
+    meta.total_tokens = total;
+    meta.turn_count = turns;
     Ok(())
 }
 

@@ -135,7 +135,9 @@ impl IndexedDbSessionManager {
         Tx::new(&self.inner.db, stores, mode).map_err(|e| dom_error(doing, &e))
     }
 
-    async fn list_impl(&self) -> Result<Vec<SessionMetadata>> {
+    /// All sessions (`page` = None) or one page `(offset, limit)`, newest first, from the
+    /// `updated_at` index: metadata records only.
+    async fn list_impl(&self, page: Option<(usize, usize)>) -> Result<Vec<SessionMetadata>> {
         let doing = "listing sessions";
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(&[SESSIONS], IdbTransactionMode::Readonly, doing)?;
@@ -143,17 +145,25 @@ impl IndexedDbSessionManager {
             .store(SESSIONS)
             .and_then(|s| s.index(UPDATED_AT))
             .map_err(fail)?;
-        let all = requests::Pending::new(index.get_all())
-            .map_err(fail)?
-            .result()
-            .await
-            .map_err(fail)?;
-        let records: Array = all.unchecked_into();
-        let mut list = Vec::with_capacity(records.length() as usize);
-        for record in records.iter().rev() {
-            list.push(from_js::<SessionRecord>(record, "(listing)")?.metadata());
-        }
-        Ok(list)
+        let records: Vec<JsValue> = match page {
+            None => {
+                let all = requests::Pending::new(index.get_all()).map_err(fail)?;
+                let all: Array = all.result().await.map_err(fail)?.unchecked_into();
+                all.iter().rev().collect()
+            }
+            Some((offset, limit)) => {
+                // getAll counts are 32-bit; no store holds more sessions than that.
+                let offset = offset.min(u32::MAX as usize);
+                let limit = limit.min(u32::MAX as usize - offset);
+                let page = requests::page_newest_first(&index, offset as f64, limit as f64);
+                let page: Array = JsFuture::from(page).await.map_err(fail)?.unchecked_into();
+                page.iter().collect()
+            }
+        };
+        records
+            .into_iter()
+            .map(|record| Ok(from_js::<SessionRecord>(record, "(listing)")?.metadata()))
+            .collect()
     }
 
     async fn resume_impl(&self, id: &str) -> Result<Session> {
@@ -374,6 +384,62 @@ impl IndexedDbSessionManager {
         })
     }
 
+    async fn append_impl(
+        &self,
+        id: &str,
+        texts: Vec<String>,
+        tokens: u64,
+    ) -> Result<SessionMetadata> {
+        rules::check_id(id)?;
+        let doing = format!("appending to session {id:?}");
+        let fail = |e: JsValue| dom_error(&doing, &e);
+        let (tx, mut record, mut clock) = self.load_for_write(id, &doing).await?;
+        let mut meta = record.metadata();
+        rules::count_turn(&mut meta, tokens)?;
+        let count = record.message_count as usize;
+        let mut rest = texts.as_slice();
+        // Top up the last, partly filled chunk by splicing text: nothing stored is parsed.
+        let used = count % CHUNK_LEN;
+        if used != 0 && !rest.is_empty() {
+            let last = record.chunk_sums.len() - 1;
+            let old = tx
+                .get(CHUNKS, &chunk_key(id, last))
+                .map_err(fail)?
+                .result()
+                .await
+                .map_err(fail)?;
+            let old = old.as_string().ok_or_else(|| {
+                Error::storage(format!(
+                    "messages of session {id:?} are damaged: chunk {last} is missing"
+                ))
+            })?;
+            let (head, tail) = rest.split_at(rest.len().min(CHUNK_LEN - used));
+            let text = record::extend_array_text(&old, head);
+            record.chunk_sums[last] = fingerprint(&text);
+            tx.put(
+                CHUNKS,
+                &JsValue::from_str(&text),
+                Some(&chunk_key(id, last)),
+            )
+            .map_err(fail)?;
+            rest = tail;
+        }
+        for chunk in rest.chunks(CHUNK_LEN) {
+            let text = record::extend_array_text("[]", chunk);
+            let n = record.chunk_sums.len();
+            record.chunk_sums.push(fingerprint(&text));
+            tx.put(CHUNKS, &JsValue::from_str(&text), Some(&chunk_key(id, n)))
+                .map_err(fail)?;
+        }
+        let stamp = clock.tick(rules::now_ms());
+        meta.updated_at = stamp.ms;
+        record.message_count += texts.len() as u64;
+        record.seq = stamp.seq;
+        record.set_metadata(meta.clone());
+        self.finish(tx, &record, clock, &doing).await?;
+        Ok(meta)
+    }
+
     /// Applies `change` to the metadata of session `id` and stamps it as written now.
     async fn update_metadata(
         &self,
@@ -468,7 +534,27 @@ fn parse_state(id: &str, text: &JsValue) -> Result<Value> {
 
 impl SessionManager for IndexedDbSessionManager {
     fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
-        Box::pin(self.list_impl())
+        Box::pin(self.list_impl(None))
+    }
+
+    fn list_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        Box::pin(self.list_impl(Some((offset, limit))))
+    }
+
+    fn append(
+        &self,
+        session_id: &str,
+        messages: Vec<Value>,
+        tokens: u64,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        // Encode now: the future owns text, not the caller's values.
+        let texts = messages.iter().map(json_text).collect();
+        Box::pin(async move { self.append_impl(&id, texts, tokens).await })
     }
 
     fn resume(&self, session_id: &str) -> BoxFuture<'_, Result<Session>> {

@@ -106,6 +106,22 @@ pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| unreachable!("JSON values serialize: {e}"))
 }
 
+/// The JSON array text `array` (as stored: `[...]`) with the JSON texts `items` appended.
+pub(crate) fn extend_array_text(array: &str, items: &[String]) -> String {
+    let body = array.strip_suffix(']').unwrap_or(array);
+    let mut out =
+        String::with_capacity(array.len() + items.iter().map(|t| t.len() + 1).sum::<usize>());
+    out.push_str(body);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 || body != "[" {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
+
 /// Number of chunks `count` messages take.
 pub(crate) fn chunks_for(count: usize) -> usize {
     count.div_ceil(CHUNK_LEN)

@@ -86,3 +86,35 @@ export function openDatabase(name, version, upgrade, blockedMs) {
     };
   });
 }
+
+/**
+ * Values of `index` newest first: skips `offset`, returns at most `limit`. One request where the
+ * browser takes a direction for getAll (IndexedDB 3.0), else one cursor walk; never reads more
+ * than `offset + limit` records.
+ */
+export function pageNewestFirst(index, offset, limit) {
+  if (limit === 0) return Promise.resolve([]);
+  if ("getAllRecords" in index) {
+    return request(index.getAll({ count: offset + limit, direction: "prev" })).then((all) =>
+      all.slice(offset),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const out = [];
+    let skipped = offset === 0;
+    const req = index.openCursor(null, "prev");
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const cursor = req.result;
+      if (!cursor) return resolve(out);
+      if (!skipped) {
+        skipped = true;
+        cursor.advance(offset);
+        return;
+      }
+      out.push(cursor.value);
+      if (out.length === limit) resolve(out);
+      else cursor.continue();
+    };
+  });
+}

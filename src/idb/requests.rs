@@ -3,7 +3,9 @@
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
 
 use crate::error::Error;
 
@@ -12,6 +14,8 @@ extern "C" {
     fn request(req: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
     fn transaction_done(tx: &IdbTransaction) -> Promise;
+    #[wasm_bindgen(js_name = pageNewestFirst)]
+    pub(crate) fn page_newest_first(index: &IdbIndex, offset: f64, limit: f64) -> Promise;
     #[wasm_bindgen(js_name = openDatabase)]
     pub(crate) fn open_database(
         name: &str,

@@ -30,6 +30,9 @@ macro_rules! for_each_case {
             long_histories_survive_edits_anywhere,
             strings_and_numbers_round_trip_exactly,
             empty_session_round_trips,
+            append_adds_a_turn_after_the_history,
+            append_refuses_unknown_ids_and_overflow,
+            list_page_returns_slices_of_list,
         }
     };
 }
@@ -520,4 +523,102 @@ pub async fn empty_session_round_trips(m: &impl SessionManager) {
     let back = m.resume(&s.metadata.id).await.unwrap();
     assert!(back.messages.is_empty());
     assert_eq!(back.state, Value::Null);
+}
+
+pub async fn append_adds_a_turn_after_the_history(m: &impl SessionManager) {
+    // 30 messages leave the last chunk partly filled in stores that chunk; appends cross it.
+    let mut s = session("growing", 30);
+    let saved = m.save_returning(&s).await.unwrap();
+    let id = s.metadata.id.clone();
+    let mut expected_tokens = s.metadata.total_tokens;
+    for (turn, size) in [1usize, 5, 70, 0, 2].into_iter().enumerate() {
+        let new: Vec<Value> = (0..size).map(|i| json!({"turn": turn, "i": i})).collect();
+        let meta = m.append(&id, new.clone(), 10 * turn as u64).await.unwrap();
+        s.messages.extend(new);
+        expected_tokens += 10 * turn as u64;
+        assert_eq!(meta.turn_count, 30 + turn as u32 + 1);
+        assert_eq!(meta.total_tokens, expected_tokens);
+        assert!(meta.updated_at >= saved.updated_at);
+        assert_eq!(meta.created_at, saved.created_at);
+        let back = m.resume(&id).await.unwrap();
+        assert_eq!(back.messages, s.messages, "after append {turn}");
+        assert_eq!(back.metadata, meta);
+        assert_eq!(back.state, s.state);
+    }
+    // A whole-session save after appends, and an append after a rewind, stay consistent.
+    s.messages.truncate(40);
+    s.metadata = m.resume(&id).await.unwrap().metadata;
+    m.save(&s).await.unwrap();
+    m.rewind(&id, 33).await.unwrap();
+    m.append(&id, vec![json!("after rewind")], 0).await.unwrap();
+    let back = m.resume(&id).await.unwrap();
+    assert_eq!(back.messages[..33], s.messages[..33]);
+    assert_eq!(back.messages[33], json!("after rewind"));
+    assert_eq!(back.messages.len(), 34);
+    assert_eq!(m.list().await.unwrap()[0].id, id);
+}
+
+pub async fn append_refuses_unknown_ids_and_overflow(m: &impl SessionManager) {
+    let mut s = session("full", 3);
+    s.metadata.total_tokens = (1 << 53) - 10;
+    m.save(&s).await.unwrap();
+    let before = snapshot(m).await;
+    let e = assert_code(
+        m.append("no-such-session", vec![json!(1)], 1).await,
+        "NOT_FOUND",
+    );
+    assert!(e.to_string().contains("no-such-session"));
+    assert_code(m.append("", vec![json!(1)], 1).await, "INVALID_INPUT");
+    let e = assert_code(
+        m.append(&s.metadata.id, vec![json!(1)], 11).await,
+        "INVALID_INPUT",
+    );
+    assert!(e.to_string().contains(&s.metadata.id), "{e}");
+    let mut maxed = session("maxed", 1);
+    maxed.metadata.turn_count = u32::MAX;
+    m.save(&maxed).await.unwrap();
+    let before_maxed = snapshot(m).await;
+    assert_code(
+        m.append(&maxed.metadata.id, vec![json!(1)], 0).await,
+        "INVALID_INPUT",
+    );
+    assert_eq!(snapshot(m).await, before_maxed);
+    assert_eq!(
+        before_maxed[1..],
+        before[..],
+        "refused appends changed nothing"
+    );
+    m.append(&s.metadata.id, vec![], 9).await.unwrap();
+    assert_eq!(
+        m.resume(&s.metadata.id)
+            .await
+            .unwrap()
+            .metadata
+            .total_tokens,
+        (1 << 53) - 1
+    );
+}
+
+pub async fn list_page_returns_slices_of_list(m: &impl SessionManager) {
+    for i in 0..7 {
+        m.save(&session(&format!("p{i}"), 1)).await.unwrap();
+    }
+    m.tag(&m.list().await.unwrap()[6].id, vec!["bumped".into()])
+        .await
+        .unwrap();
+    let all = m.list().await.unwrap();
+    for (offset, limit) in [
+        (0, 3),
+        (3, 3),
+        (6, 3),
+        (7, 3),
+        (10, 3),
+        (0, 0),
+        (2, 100),
+        (0, usize::MAX),
+    ] {
+        let page = m.list_page(offset, limit).await.unwrap();
+        let expected: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(page, expected, "page offset {offset} limit {limit}");
+    }
 }

@@ -327,7 +327,7 @@ test("the TypeScript types are exact and compile under --strict", async () => {
   const dts = await readFile(join(ROOT, "pkg/idb_session_store.d.ts"), "utf8");
   const api = dts.slice(dts.indexOf("export interface SessionMetadata"), dts.indexOf("export type InitInput"));
   assert.doesNotMatch(api, /\bany\b/, "the public surface must not use any");
-  for (const method of ["list(): Promise<SessionMetadata[]>", "resume(id: string): Promise<Session>",
+  for (const method of ["list(options?: ListOptions): Promise<SessionMetadata[]>", "append(id: string, messages: unknown[], options?: AppendOptions): Promise<SessionMetadata>", "resume(id: string): Promise<Session>",
     "save(session: Session): Promise<SessionMetadata>", "delete(id: string): Promise<void>",
     "fork(id: string, newName?: string | null): Promise<SessionMetadata>",
     "rewind(id: string, turnIndex: number): Promise<Session>", "tag(id: string, tags: string[]): Promise<void>",
@@ -388,4 +388,66 @@ test("persist() and estimate() report on this origin's storage", async () => {
   assert.ok(r.after.quota > 0, JSON.stringify(r));
   // Chromium refreshes its usage figure lazily, so only its shape is checked, not that it grew.
   assert.ok(Number.isFinite(r.after.usage) && r.after.usage >= 0, JSON.stringify(r));
+});
+
+test("append() and paged list() through the JS API", async () => {
+  const r = await inPage(async ({ SessionStore }, dbName) => {
+    const store = await SessionStore.open(dbName);
+    const base = (id) => ({
+      metadata: { id, name: id, tags: [], agentName: "a", createdAt: 0, updatedAt: 0, turnCount: 0,
+        totalTokens: 0 },
+      messages: [], state: null,
+    });
+    for (let i = 0; i < 5; i++) await store.save(base(`s${i}`));
+    const turns = [];
+    for (let t = 0; t < 40; t++) {
+      turns.push(await store.append("s0", [{ role: "user", content: `q${t}` }, { role: "assistant", content: `a${t}` }],
+        { tokens: 7 }));
+    }
+    const noOptions = await store.append("s1", [{ only: true }]);
+    const grown = await store.resume("s0");
+    const pages = {
+      all: (await store.list()).map((m) => m.id),
+      first2: (await store.list({ limit: 2 })).map((m) => m.id),
+      next2: (await store.list({ offset: 2, limit: 2 })).map((m) => m.id),
+      rest: (await store.list({ offset: 4 })).map((m) => m.id),
+      empty: await store.list({}),
+    };
+    const errors = {};
+    const tries = {
+      "append unknown": () => store.append("nope", []),
+      "append not array": () => store.append("s0", { 0: 1 }),
+      "append NaN": () => store.append("s0", [NaN]),
+      "append tokens -1": () => store.append("s0", [], { tokens: -1 }),
+      "append tokens 1.5": () => store.append("s0", [], { tokens: 1.5 }),
+      "append unknown option": () => store.append("s0", [], { token: 1 }),
+      "list offset -1": () => store.list({ offset: -1 }),
+      "list limit '2'": () => store.list({ limit: "2" }),
+      "list options array": () => store.list([]),
+      "list unknown option": () => store.list({ page: 1 }),
+    };
+    for (const [label, call] of Object.entries(tries)) {
+      try { await call(); errors[label] = "accepted"; } catch (e) { errors[label] = `${e.code}: ${e.message}`; }
+    }
+    const after = await store.resume("s0");
+    store.close();
+    return { last: turns.at(-1), noOptions, messages: grown.messages.length, lastMessage: grown.messages.at(-1),
+      pages, errors, unchanged: JSON.stringify(after) === JSON.stringify(grown) };
+  });
+  assert.equal(r.messages, 80);
+  assert.deepEqual(r.lastMessage, { role: "assistant", content: "a39" });
+  assert.equal(r.last.turnCount, 40);
+  assert.equal(r.last.totalTokens, 280);
+  assert.equal(r.noOptions.totalTokens, 0);
+  assert.equal(r.noOptions.turnCount, 1);
+  assert.deepEqual(r.pages.all, ["s1", "s0", "s4", "s3", "s2"]);
+  assert.deepEqual(r.pages.first2, ["s1", "s0"]);
+  assert.deepEqual(r.pages.next2, ["s4", "s3"]);
+  assert.deepEqual(r.pages.rest, ["s2"]);
+  assert.equal(r.pages.empty.length, 5);
+  assert.match(r.errors["append unknown"], /^NOT_FOUND: /);
+  for (const [label, outcome] of Object.entries(r.errors)) {
+    if (label !== "append unknown") assert.match(outcome, /^INVALID_INPUT: ./, `${label}: ${outcome}`);
+  }
+  assert.equal(r.unchanged, true);
 });
