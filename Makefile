@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8080
 
-.PHONY: setup build serve test lint test-native test-browser test-smoke clean
+.PHONY: setup build serve test lint test-native test-browser test-smoke bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -35,6 +35,10 @@ test-browser:
 ## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
 test-smoke: build
 	$(ENV) node --test tests/smoke/
+
+## Ours against Dexie 4 and raw IndexedDB in headless Chromium; prints the table (see BENCHMARKS.md).
+bench: build
+	$(ENV) node bench/run.mjs
 
 clean:
 	rm -rf target pkg test-results

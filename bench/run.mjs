@@ -1,0 +1,112 @@
+// The benchmark driver: runs every workload against this crate (`ours`), a second instance of it
+// (`ours#2`, the control), Dexie and raw IndexedDB in one headless Chromium, interleaved within
+// every round with a rotating order, discards a warm-up round, and prints medians with their
+// spread and the ratios. `BENCH_ROUNDS` (default 5) and `BENCH_QUICK=1` (small sizes, to check
+// the harness) change its size. Writes the table to test-results/bench.md as well.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import os from "node:os";
+import { openPage, startSite } from "../tests/support/browser.mjs";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
+const SIZES = QUICK
+  ? { save200: 20, history: 100, turns: 60, lists: [100, 1000] }
+  : { save200: 200, history: 1000, turns: 1000, lists: [100, 10000] };
+const STORES = ["ours", "ours#2", "dexie", "raw"];
+
+const site = await startSite();
+const page = await openPage(site, "/bench/index.html");
+await page.waitForFunction(() => window.bench?.ready);
+const results = {}; // results[row][store] = [one figure per measured round]
+const record = (row, store, value) => {
+  ((results[row] ??= {})[store] ??= []).push(value);
+};
+
+const run = (fn, args) => page.evaluate(fn, args);
+for (let round = 0; round <= ROUNDS; round++) {
+  const order = STORES.map((_, i) => STORES[(i + round) % STORES.length]);
+  const keep = round > 0; // round 0 warms up the browser and is discarded
+  const put = (row, store, value) => keep && record(row, store, value);
+  process.stderr.write(`round ${round}${keep ? "" : " (warm-up)"}: ${order.join(", ")}\n`);
+  for (const store of order) {
+    const r = await run(([store, sizes]) => window.bench.WORKLOADS.save200(store, sizes), [store, SIZES]);
+    put("1. save 200 sessions x 100 messages (ms total)", store, r.total);
+  }
+  for (const store of order) {
+    const r = await run(([store, sizes]) => window.bench.WORKLOADS.resume1000(store, sizes), [store, SIZES]);
+    put(`2. resume a ${SIZES.history}-message session (ms)`, store, r.perOp);
+  }
+  for (const store of order) {
+    const r = await run(([store, sizes]) => window.bench.WORKLOADS.loop(store, sizes, "save"), [store, SIZES]);
+    put("3a. agent loop, save whole session: turn 10 (ms)", store, r.early);
+    put(`3b. agent loop, save whole session: turn ${SIZES.turns} (ms)`, store, r.late);
+    // Dexie and raw IndexedDB have no append: their per-turn write is this same re-put.
+    if (!store.startsWith("ours")) {
+      put("3c. agent loop, append (others re-put): turn 10 (ms)", store, r.early);
+      put(`3d. agent loop, append (others re-put): turn ${SIZES.turns} (ms)`, store, r.late);
+      put(`3e. agent loop, append (others re-put): all ${SIZES.turns} turns (ms)`, store, r.total);
+    }
+  }
+  for (const store of order.filter((s) => s.startsWith("ours"))) {
+    const r = await run(([store, sizes]) => window.bench.WORKLOADS.loop(store, sizes, "append"), [store, SIZES]);
+    put("3c. agent loop, append (others re-put): turn 10 (ms)", store, r.early);
+    put(`3d. agent loop, append (others re-put): turn ${SIZES.turns} (ms)`, store, r.late);
+    put(`3e. agent loop, append (others re-put): all ${SIZES.turns} turns (ms)`, store, r.total);
+  }
+  for (const count of SIZES.lists) {
+    for (const store of order) {
+      const r = await run(([store, count]) => window.bench.listing(store, count), [store, count]);
+      put(`4a. list all of ${count} sessions (ms)`, store, r.listAll);
+      put(`4b. first page of 50 of ${count} sessions (ms)`, store, r.page);
+    }
+  }
+  for (const store of order) {
+    const r = await run(([store, sizes]) => window.bench.WORKLOADS.forkRewind(store, sizes), [store, SIZES]);
+    put(`5a. fork a ${SIZES.history}-message session (ms)`, store, r.fork);
+    put(`5b. rewind a ${SIZES.history}-message session to turn 10 (ms)`, store, r.rewind);
+  }
+  for (const store of order) {
+    const cold = await openPage(site, `/bench/cold.html?store=${encodeURIComponent(store.replace(/#.*/, ""))}`);
+    await cold.waitForFunction(() => window.coldMs !== undefined);
+    put("6. cold start: load the code, open the database (ms)", store, await cold.evaluate(() => window.coldMs));
+    await cold.close();
+  }
+}
+const version = site.browser.version();
+await site.close();
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const spread = (a) => (median(a) ? (Math.max(...a) - Math.min(...a)) / 2 / median(a) : 0);
+const fmt = (a) => (a ? `${median(a).toFixed(median(a) < 10 ? 2 : 1)} ±${(100 * spread(a)).toFixed(0)}%` : "-");
+const ratio = (a, b) => (a && b ? (median(a) / median(b)).toFixed(2) : "-");
+
+const lines = [
+  "| workload | ours | ours#2 (control) | Dexie 4 | raw IndexedDB | ours/Dexie | ours/raw | control |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+];
+for (const [row, by] of Object.entries(results)) {
+  lines.push(`| ${row} | ${fmt(by.ours)} | ${fmt(by["ours#2"])} | ${fmt(by.dexie)} | ${fmt(by.raw)} | ` +
+    `${ratio(by.ours, by.dexie)} | ${ratio(by.ours, by.raw)} | ${ratio(by.ours, by["ours#2"])} |`);
+}
+
+const pkg = async (file) => {
+  const bytes = await readFile(new URL(`../pkg/${file}`, import.meta.url));
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+};
+const wasm = await pkg("idb_session_store_bg.wasm");
+const glue = await pkg("idb_session_store.js");
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+lines.push("", `Package (after wasm-opt): wasm ${kb(wasm.raw)} raw, ${kb(wasm.gzip)} gzipped; JS glue ` +
+  `${kb(glue.raw)} raw, ${kb(glue.gzip)} gzipped; together ${kb(wasm.gzip + glue.gzip)} gzipped.`);
+lines.push(`Medians of ${ROUNDS} rounds after a warm-up round, ± half the min-max spread; ${version}; ` +
+  `${os.cpus().length} × ${os.cpus()[0].model}; ${QUICK ? "QUICK sizes" : "full sizes"}.`);
+
+const table = lines.join("\n");
+console.log(table);
+await mkdir(new URL("../test-results/", import.meta.url), { recursive: true });
+await writeFile(new URL("../test-results/bench.md", import.meta.url), `${table}\n`);
