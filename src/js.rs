@@ -5,15 +5,15 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
-use crate::idb::IndexedDbSessionManager;
+use crate::idb::{IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
 use crate::manager::SessionManager;
-use crate::model::{Session, SessionMetadata};
+use crate::model::{CamelMetadata, SessionMetadata};
 
 /// Database name `SessionStore.open()` uses when given none.
 const DEFAULT_DB_NAME: &str = "idb-session-store";
@@ -63,92 +63,21 @@ export interface SessionError extends Error {
 }
 "#;
 
-#[wasm_bindgen(module = "/src/js/input.js")]
+#[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeJson, catch)]
     fn encode_json(value: &JsValue, what: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = encodeSession, catch)]
+    fn encode_session(session: &JsValue, chunk_len: u32) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = assembleSession, catch)]
+    fn assemble_session(
+        metadata: &JsValue,
+        chunks: &Array,
+        state: &JsValue,
+        expected: f64,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = isWellFormedString)]
     fn is_well_formed_string(value: &JsValue) -> bool;
-}
-
-/// Metadata as JS sees it: camelCase, and no field it does not know.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct JsMetadata {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    tags: Vec<String>,
-    agent_name: String,
-    created_at: i64,
-    updated_at: i64,
-    turn_count: u32,
-    total_tokens: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsSessionIn {
-    metadata: JsMetadata,
-    messages: Vec<Value>,
-    state: Value,
-}
-
-#[derive(Serialize)]
-struct JsSessionOut<'a> {
-    metadata: JsMetadata,
-    messages: &'a [Value],
-    state: &'a Value,
-}
-
-impl From<JsMetadata> for SessionMetadata {
-    fn from(m: JsMetadata) -> Self {
-        let JsMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        } = m;
-        SessionMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        }
-    }
-}
-
-impl From<SessionMetadata> for JsMetadata {
-    fn from(m: SessionMetadata) -> Self {
-        let SessionMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        } = m;
-        JsMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        }
-    }
 }
 
 /// The one place a Rust [`Error`] becomes a JS `Error` with `name = "SessionError"` and `code`.
@@ -165,46 +94,47 @@ fn to_js_error(error: Error) -> JsValue {
 }
 
 fn metadata_to_js(meta: SessionMetadata) -> Result<JsValue, Error> {
-    JsMetadata::from(meta)
+    CamelMetadata::from(meta)
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::storage(format!("returning metadata failed: {e}")))
 }
 
-/// A session as a fresh JS object, built by `JSON.parse` so every key (even `__proto__`) stays data.
-fn session_to_js(session: Session) -> Result<JsValue, Error> {
-    let out = JsSessionOut {
-        metadata: session.metadata.into(),
-        messages: &session.messages,
-        state: &session.state,
-    };
-    let text = serde_json::to_string(&out)
-        .map_err(|e| Error::storage(format!("returning a session failed: {e}")))?;
-    js_sys::JSON::parse(&text)
-        .map_err(|_| Error::storage("returning a session failed: JSON.parse refused it"))
+/// A stored session as a fresh JS object: the stored metadata object as it is, the messages and
+/// state by one `JSON.parse` of their stored text (so every key, even `__proto__`, stays data).
+fn parts_to_js(id: &str, parts: StoredParts) -> Result<JsValue, Error> {
+    assemble_session(
+        &parts.metadata_js(),
+        &parts.chunks,
+        &parts.state,
+        parts.message_count as f64,
+    )
+    .map_err(|e| {
+        Error::storage(format!(
+            "messages of session {id:?} are damaged: {}",
+            describe_error(&e)
+        ))
+    })
 }
 
-fn session_from_js(value: &JsValue) -> Result<Session, Error> {
-    if !value.is_object() || Array::is_array(value) {
-        return Err(Error::invalid(
-            "session must be an object with metadata, messages and state",
-        ));
-    }
-    let text = encode_json(value, "session").map_err(|e| {
-        let message = Reflect::get(&e, &JsValue::from_str("message"))
-            .ok()
-            .and_then(|m| m.as_string());
-        Error::invalid(message.unwrap_or_else(|| "session cannot be stored".to_owned()))
-    })?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    let parsed: JsSessionIn = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+/// A session from JS, encoded for storage: checked metadata, chunk texts, state text, and the
+/// number of messages.
+fn session_from_js(value: &JsValue) -> Result<(SessionMetadata, Vec<Text>, Text, u64), Error> {
+    let invalid = |e: JsValue| Error::invalid(describe_error(&e));
+    let encoded = encode_session(value, CHUNK_LEN as u32).map_err(invalid)?;
+    let field = |name: &str| Reflect::get(&encoded, &JsValue::from_str(name)).unwrap_or_default();
+    let metadata = field("metadata").as_string().unwrap_or_default();
+    let mut de = serde_json::Deserializer::from_str(&metadata);
+    let metadata: CamelMetadata = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        Error::invalid(format!("session.{path}: {}", e.into_inner()))
+        Error::invalid(format!("session.metadata.{path}: {}", e.into_inner()))
     })?;
-    Ok(Session {
-        metadata: parsed.metadata.into(),
-        messages: parsed.messages,
-        state: parsed.state,
-    })
+    let text = |value: JsValue| {
+        Text::from_js(value).ok_or_else(|| Error::invalid("session could not be encoded"))
+    };
+    let chunks: Array = field("chunks").unchecked_into();
+    let chunks = chunks.iter().map(text).collect::<Result<Vec<_>, _>>()?;
+    let count = field("count").as_f64().unwrap_or(0.0);
+    Ok((metadata.into(), chunks, text(field("state"))?, count as u64))
 }
 
 /// A string argument, refusing other types and strings with lone surrogates (never replaced).
@@ -355,9 +285,9 @@ impl IntoJs for Vec<SessionMetadata> {
     }
 }
 
-impl IntoJs for Session {
+impl IntoJs for JsValue {
     fn into_js(self) -> Result<JsValue, Error> {
-        session_to_js(self)
+        Ok(self)
     }
 }
 
@@ -423,10 +353,14 @@ impl SessionStore {
     ) -> Promise {
         let page = page_arg(options);
         promise(&self.inner, |m| async move {
-            match page? {
-                None => m.list().await,
-                Some((offset, limit)) => m.list_page(offset, limit).await,
-            }
+            // The stored records already hold the metadata in its JS shape.
+            let records = m.list_records(page?).await?;
+            let key = JsValue::from_str("metadata");
+            let metadata: Array = records
+                .iter()
+                .map(|r| Reflect::get(r, &key).unwrap_or_default())
+                .collect();
+            Ok(JsValue::from(metadata))
         })
     }
 
@@ -456,7 +390,10 @@ impl SessionStore {
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn resume(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = string_arg(&id, "id");
-        promise(&self.inner, |m| async move { m.resume(&id?).await })
+        promise(&self.inner, |m| async move {
+            let id = id?;
+            parts_to_js(&id, m.resume_parts(&id).await?)
+        })
     }
 
     /// Creates or replaces a session; resolves with the metadata as stored.
@@ -466,10 +403,10 @@ impl SessionStore {
         #[wasm_bindgen(unchecked_param_type = "Session")] session: JsValue,
     ) -> Promise {
         let session = session_from_js(&session);
-        promise(
-            &self.inner,
-            |m| async move { m.save_returning(&session?).await },
-        )
+        promise(&self.inner, |m| async move {
+            let (meta, chunks, state, messages) = session?;
+            m.save_parts(meta, chunks, state, messages).await
+        })
     }
 
     /// Deletes session `id` and all its data.
@@ -504,7 +441,10 @@ impl SessionStore {
     ) -> Promise {
         let id = string_arg(&id, "id");
         let n = count_arg(&turn_index, "turnIndex");
-        promise(&self.inner, |m| async move { m.rewind(&id?, n?).await })
+        promise(&self.inner, |m| async move {
+            let id = id?;
+            parts_to_js(&id, m.rewind_parts(&id, n?).await?)
+        })
     }
 
     /// Adds the tags session `id` does not have yet, in order.

@@ -62,3 +62,79 @@ impl Session {
         }
     }
 }
+
+/// [`SessionMetadata`] in its JS shape (camelCase fields, no unknown ones): what the JS API takes
+/// and returns, and what IndexedDB records hold, so listing hands stored objects straight to JS.
+#[cfg(target_arch = "wasm32")]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CamelMetadata {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    tags: Vec<String>,
+    agent_name: String,
+    created_at: i64,
+    updated_at: i64,
+    turn_count: u32,
+    total_tokens: u64,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl CamelMetadata {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl From<CamelMetadata> for SessionMetadata {
+    fn from(m: CamelMetadata) -> Self {
+        let CamelMetadata {
+            id,
+            name,
+            tags,
+            agent_name,
+            created_at,
+            updated_at,
+            turn_count,
+            total_tokens,
+        } = m;
+        SessionMetadata {
+            id,
+            name,
+            tags,
+            agent_name,
+            created_at,
+            updated_at,
+            turn_count,
+            total_tokens,
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl From<SessionMetadata> for CamelMetadata {
+    fn from(m: SessionMetadata) -> Self {
+        let SessionMetadata {
+            id,
+            name,
+            tags,
+            agent_name,
+            created_at,
+            updated_at,
+            turn_count,
+            total_tokens,
+        } = m;
+        CamelMetadata {
+            id,
+            name,
+            tags,
+            agent_name,
+            created_at,
+            updated_at,
+            turn_count,
+            total_tokens,
+        }
+    }
+}

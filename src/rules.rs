@@ -51,7 +51,11 @@ fn check_millis(value: i64, field: &str, id: &str) -> Result<()> {
 
 /// Everything `save` refuses, checked before anything is written.
 pub(crate) fn check_session(session: &Session) -> Result<()> {
-    let meta = &session.metadata;
+    check_metadata(&session.metadata)
+}
+
+/// Everything `save` refuses in metadata.
+pub(crate) fn check_metadata(meta: &SessionMetadata) -> Result<()> {
     let id = meta.id.as_str();
     check_id(id)?;
     if let Some(name) = &meta.name {

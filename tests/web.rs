@@ -274,10 +274,10 @@ async fn the_database_has_the_version_1_layout() {
         got,
         json!({
             "version": 1,
-            "stores": ["chunks", "meta", "sessions", "states"],
-            "keyPath": "id",
+            "stores": ["chunks", "digests", "meta", "sessions", "states"],
+            "keyPath": "metadata.id",
             "indexes": ["updated_at"],
-            "indexKeyPath": ["updated_at", "seq"],
+            "indexKeyPath": ["metadata.updatedAt", "seq"],
         })
     );
     db.remove().await;

@@ -2,7 +2,9 @@
 //!
 //! Every operation reads and writes inside a single transaction over every store it touches, so
 //! it is atomic, and two connections (two tabs) racing on one session serialize instead of
-//! losing an update. The layout is in [`schema`].
+//! losing an update. The layout is in [`schema`]. Reads and writes work on stored parts (record,
+//! chunk texts, state text): the trait methods parse them into the model, and the JS facade hands
+//! them to JS as they are, so a session's messages never need converting value by value.
 
 mod record;
 mod requests;
@@ -17,12 +19,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
+pub(crate) use self::record::StoredParts;
 use self::record::{
-    chunk_key, chunk_texts, chunks_for, chunks_from, fingerprint, from_js, json_text, to_js,
-    SessionRecord,
+    chunk_key, chunk_texts, chunks_for, chunks_from, damaged, extend_array_text, fingerprint,
+    from_js, json_text, to_js, Digests, SessionRecord,
 };
-use self::requests::{dom_error, open_database, Tx};
-use self::schema::{ALL, CHUNKS, CHUNK_LEN, CLOCK_KEY, META, SESSIONS, STATES, UPDATED_AT};
+use self::requests::{dom_error, open_database, Pending, Tx};
+pub(crate) use self::schema::CHUNK_LEN;
+use self::schema::{ALL, CHUNKS, CLOCK_KEY, DIGESTS, META, SESSIONS, STATES, UPDATED_AT};
 use crate::error::{Error, Result};
 use crate::manager::{BoxFuture, SessionManager};
 use crate::model::{Session, SessionMetadata};
@@ -56,6 +60,27 @@ impl std::fmt::Debug for IndexedDbSessionManager {
         f.debug_struct("IndexedDbSessionManager")
             .field("name", &self.inner.name)
             .finish()
+    }
+}
+
+/// A text to store (a chunk or the state) with its fingerprint.
+pub(crate) struct Text {
+    js: JsValue,
+    digest: String,
+}
+
+impl Text {
+    pub fn new(text: &str) -> Self {
+        Text {
+            js: JsValue::from_str(text),
+            digest: fingerprint(text),
+        }
+    }
+
+    /// A JS string, kept as it is for writing (no copy back out of wasm).
+    pub fn from_js(js: JsValue) -> Option<Self> {
+        let digest = fingerprint(&js.as_string()?);
+        Some(Text { js, digest })
     }
 }
 
@@ -135,9 +160,9 @@ impl IndexedDbSessionManager {
         Tx::new(&self.inner.db, stores, mode).map_err(|e| dom_error(doing, &e))
     }
 
-    /// All sessions (`page` = None) or one page `(offset, limit)`, newest first, from the
-    /// `updated_at` index: metadata records only.
-    async fn list_impl(&self, page: Option<(usize, usize)>) -> Result<Vec<SessionMetadata>> {
+    /// The `sessions` records of all sessions (`page` = None) or of one page `(offset, limit)`,
+    /// newest first, from the `updated_at` index: no message or state is read.
+    pub(crate) async fn list_records(&self, page: Option<(usize, usize)>) -> Result<Vec<JsValue>> {
         let doing = "listing sessions";
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(&[SESSIONS], IdbTransactionMode::Readonly, doing)?;
@@ -145,10 +170,14 @@ impl IndexedDbSessionManager {
             .store(SESSIONS)
             .and_then(|s| s.index(UPDATED_AT))
             .map_err(fail)?;
-        let records: Vec<JsValue> = match page {
+        Ok(match page {
             None => {
-                let all = requests::Pending::new(index.get_all()).map_err(fail)?;
-                let all: Array = all.result().await.map_err(fail)?.unchecked_into();
+                let all: Array = Pending::new(index.get_all())
+                    .map_err(fail)?
+                    .result()
+                    .await
+                    .map_err(fail)?
+                    .unchecked_into();
                 all.iter().rev().collect()
             }
             Some((offset, limit)) => {
@@ -159,14 +188,11 @@ impl IndexedDbSessionManager {
                 let page: Array = JsFuture::from(page).await.map_err(fail)?.unchecked_into();
                 page.iter().collect()
             }
-        };
-        records
-            .into_iter()
-            .map(|record| Ok(from_js::<SessionRecord>(record, "(listing)")?.metadata()))
-            .collect()
+        })
     }
 
-    async fn resume_impl(&self, id: &str) -> Result<Session> {
+    /// Session `id` as stored.
+    pub(crate) async fn resume_parts(&self, id: &str) -> Result<StoredParts> {
         rules::check_id(id)?;
         let doing = format!("resuming session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
@@ -181,73 +207,89 @@ impl IndexedDbSessionManager {
             .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
             .map_err(fail)?;
         let state = tx.get(STATES, &key).map_err(fail)?;
-        let record = found(id, record.result().await.map_err(fail)?)?;
+        let record = record.result().await.map_err(fail)?;
         let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
         let state = state.result().await.map_err(fail)?;
-        Ok(Session {
-            metadata: record.metadata(),
-            messages: record::parse_chunks(id, &chunks, record.message_count as usize)?,
-            state: parse_state(id, &state)?,
+        let parsed: SessionRecord = found(id, record.clone())?;
+        check_chunk_count(id, parsed.message_count, chunks.length() as usize)?;
+        Ok(StoredParts {
+            record,
+            message_count: parsed.message_count,
+            chunks,
+            state,
         })
     }
 
-    async fn save_impl(&self, save: PreparedSave) -> Result<SessionMetadata> {
-        let PreparedSave {
-            mut meta,
-            chunks,
-            sums,
-            state,
-            state_sum,
-            message_count,
-        } = save;
+    /// Creates or replaces a session from its metadata and already-encoded texts: chunk texts
+    /// (JSON arrays of [`CHUNK_LEN`] messages) and the state's JSON text. Writes only the chunks
+    /// and state whose text changed.
+    pub(crate) async fn save_parts(
+        &self,
+        mut meta: SessionMetadata,
+        chunks: Vec<Text>,
+        state: Text,
+        messages: u64,
+    ) -> Result<SessionMetadata> {
+        rules::check_metadata(&meta)?;
         let id = meta.id.clone();
         let doing = format!("saving session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
         let key = JsValue::from_str(&id);
-        let old = tx.get(SESSIONS, &key).map_err(fail)?;
+        let old = tx.get(DIGESTS, &key).map_err(fail)?;
         let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let old: Option<SessionRecord> = optional(old.result().await.map_err(fail)?, &id)?;
+        let old: Digests = optional(old.result().await.map_err(fail)?, &id)?.unwrap_or_default();
         let mut clock: Clock =
             optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
         let stamp = clock.tick(rules::now_ms());
 
-        // Only chunks whose text changed are written: an appending save rewrites the tail only.
-        let (old_sums, old_state_sum) =
-            old.map(|r| (r.chunk_sums, r.state_sum)).unwrap_or_default();
-        for (n, (text, sum)) in chunks.iter().zip(&sums).enumerate() {
-            if old_sums.get(n) != Some(sum) {
-                tx.put(CHUNKS, &JsValue::from_str(text), Some(&chunk_key(&id, n)))
+        let mut digests = Digests {
+            chunks: Vec::with_capacity(chunks.len()),
+            state: state.digest,
+        };
+        for (n, text) in chunks.into_iter().enumerate() {
+            if old.chunks.get(n) != Some(&text.digest) {
+                tx.put(CHUNKS, &text.js, Some(&chunk_key(&id, n)))
                     .map_err(fail)?;
             }
+            digests.chunks.push(text.digest);
         }
-        if old_sums.len() > chunks.len() {
-            tx.delete(CHUNKS, &chunks_from(&id, chunks.len()).map_err(fail)?)
-                .map_err(fail)?;
+        if old.chunks.len() > digests.chunks.len() {
+            tx.delete(
+                CHUNKS,
+                &chunks_from(&id, digests.chunks.len()).map_err(fail)?,
+            )
+            .map_err(fail)?;
         }
-        if old_state_sum != state_sum {
-            tx.put(STATES, &JsValue::from_str(&state), Some(&key))
-                .map_err(fail)?;
+        if old.state != digests.state {
+            tx.put(STATES, &state.js, Some(&key)).map_err(fail)?;
         }
         meta.updated_at = stamp.ms;
         if meta.created_at == 0 {
             meta.created_at = stamp.ms;
         }
-        let record = SessionRecord::new(meta.clone(), stamp.seq, message_count, sums, state_sum);
-        self.finish(tx, &record, clock, &doing).await?;
+        let record = SessionRecord::new(meta.clone(), stamp.seq, messages);
+        self.finish(tx, &record, Some(&digests), clock, &doing)
+            .await?;
         Ok(meta)
     }
 
-    /// Writes the session record and the clock, then waits for the commit.
+    /// Writes the session record (and digests, if they changed) and the clock, then waits for the commit.
     async fn finish(
         &self,
         tx: Tx,
         record: &SessionRecord,
+        digests: Option<&Digests>,
         clock: Clock,
         doing: &str,
     ) -> Result<()> {
         let fail = |e: JsValue| dom_error(doing, &e);
         tx.put(SESSIONS, &to_js(record)?, None).map_err(fail)?;
+        if let Some(digests) = digests {
+            let key = JsValue::from_str(record.metadata.id());
+            tx.put(DIGESTS, &to_js(digests)?, Some(&key))
+                .map_err(fail)?;
+        }
         tx.put(META, &to_js(&clock)?, Some(&JsValue::from_str(CLOCK_KEY)))
             .map_err(fail)?;
         tx.done().await.map_err(fail)
@@ -258,7 +300,7 @@ impl IndexedDbSessionManager {
         let doing = format!("deleting session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(
-            &[SESSIONS, CHUNKS, STATES],
+            &[SESSIONS, CHUNKS, STATES, DIGESTS],
             IdbTransactionMode::Readwrite,
             &doing,
         )?;
@@ -276,18 +318,27 @@ impl IndexedDbSessionManager {
         tx.delete(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
             .map_err(fail)?;
         tx.delete(STATES, &key).map_err(fail)?;
+        tx.delete(DIGESTS, &key).map_err(fail)?;
         tx.done().await.map_err(fail)
     }
 
-    /// Opens a read-write transaction over every store and reads session `id` and the clock.
-    async fn load_for_write(&self, id: &str, doing: &str) -> Result<(Tx, SessionRecord, Clock)> {
+    /// Opens a read-write transaction over every store and reads session `id`'s record, its
+    /// digests and the clock.
+    async fn load_for_write(
+        &self,
+        id: &str,
+        doing: &str,
+    ) -> Result<(Tx, SessionRecord, Digests, Clock)> {
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, doing)?;
-        let record = tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?;
+        let key = JsValue::from_str(id);
+        let record = tx.get(SESSIONS, &key).map_err(fail)?;
+        let digests = tx.get(DIGESTS, &key).map_err(fail)?;
         let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
         let record = found(id, record.result().await.map_err(fail)?)?;
+        let digests = optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
         let clock = optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        Ok((tx, record, clock))
+        Ok((tx, record, digests, clock))
     }
 
     async fn fork_impl(&self, id: &str, new_name: Option<String>) -> Result<SessionMetadata> {
@@ -297,24 +348,14 @@ impl IndexedDbSessionManager {
         }
         let doing = format!("forking session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
-        let key = JsValue::from_str(id);
-        let record = tx.get(SESSIONS, &key).map_err(fail)?;
+        let (tx, record, digests, mut clock) = self.load_for_write(id, &doing).await?;
         let chunks = tx
             .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
             .map_err(fail)?;
-        let state = tx.get(STATES, &key).map_err(fail)?;
-        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let record = found(id, record.result().await.map_err(fail)?)?;
+        let state = tx.get(STATES, &JsValue::from_str(id)).map_err(fail)?;
         let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
         let state = state.result().await.map_err(fail)?;
-        let mut clock: Clock =
-            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        if chunks.length() as usize != record.chunk_sums.len() {
-            return Err(Error::storage(format!(
-                "messages of session {id:?} are damaged: chunks are missing"
-            )));
-        }
+        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
         let stamp = clock.tick(rules::now_ms());
         let mut meta = record.metadata();
         meta.id = uuid::Uuid::new_v4().to_string();
@@ -328,43 +369,46 @@ impl IndexedDbSessionManager {
         }
         tx.put(STATES, &state, Some(&JsValue::from_str(&meta.id)))
             .map_err(fail)?;
-        let mut record = SessionRecord {
-            seq: stamp.seq,
-            ..record
-        };
-        record.set_metadata(meta.clone());
-        self.finish(tx, &record, clock, &doing).await?;
+        let copy = SessionRecord::new(meta.clone(), stamp.seq, record.message_count);
+        self.finish(tx, &copy, Some(&digests), clock, &doing)
+            .await?;
         Ok(meta)
     }
 
-    async fn rewind_impl(&self, id: &str, turn_index: u32) -> Result<Session> {
+    /// Rewinds session `id` to its first `turn_index` messages and returns it as stored. Only the
+    /// chunk the cut falls in is parsed.
+    pub(crate) async fn rewind_parts(&self, id: &str, turn_index: u32) -> Result<StoredParts> {
         rules::check_id(id)?;
         let doing = format!("rewinding session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let (tx, mut record, mut clock) = self.load_for_write(id, &doing).await?;
-        let count = record.message_count as usize;
-        let keep = count.min(turn_index as usize);
-        let kept_chunks = chunks_for(keep);
+        let (tx, mut record, mut digests, mut clock) = self.load_for_write(id, &doing).await?;
         let chunks = tx
             .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
             .map_err(fail)?;
         let state = tx.get(STATES, &JsValue::from_str(id)).map_err(fail)?;
         let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
-        let state = parse_state(id, &state.result().await.map_err(fail)?)?;
-        let mut messages = record::parse_chunks(id, &chunks, count)?;
-        messages.truncate(keep);
+        let state = state.result().await.map_err(fail)?;
+        let count = record.message_count as usize;
+        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
+        let keep = count.min(turn_index as usize);
+        let kept_chunks = chunks_for(keep);
         if keep < count {
-            record.chunk_sums.truncate(kept_chunks);
+            chunks.set_length(kept_chunks as u32);
+            digests.chunks.truncate(kept_chunks);
             if !keep.is_multiple_of(CHUNK_LEN) {
                 let last = kept_chunks - 1;
-                let text = json_text(&messages[last * CHUNK_LEN..]);
-                record.chunk_sums[last] = fingerprint(&text);
-                tx.put(
-                    CHUNKS,
-                    &JsValue::from_str(&text),
-                    Some(&chunk_key(id, last)),
-                )
-                .map_err(fail)?;
+                let text = chunks
+                    .get(last as u32)
+                    .as_string()
+                    .ok_or_else(|| damaged(id, "a chunk is not text"))?;
+                let mut messages: Vec<Value> =
+                    serde_json::from_str(&text).map_err(|e| damaged(id, e))?;
+                messages.truncate(keep % CHUNK_LEN);
+                let text = Text::new(&json_text(&messages));
+                tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
+                    .map_err(fail)?;
+                chunks.set(last as u32, text.js);
+                digests.chunks[last] = text.digest;
             }
             tx.delete(CHUNKS, &chunks_from(id, kept_chunks).map_err(fail)?)
                 .map_err(fail)?;
@@ -373,13 +417,13 @@ impl IndexedDbSessionManager {
         let mut meta = record.metadata();
         meta.turn_count = keep as u32;
         meta.updated_at = stamp.ms;
-        record.message_count = keep as u64;
-        record.seq = stamp.seq;
-        record.set_metadata(meta.clone());
-        self.finish(tx, &record, clock, &doing).await?;
-        Ok(Session {
-            metadata: meta,
-            messages,
+        record = SessionRecord::new(meta, stamp.seq, keep as u64);
+        self.finish(tx, &record, Some(&digests), clock, &doing)
+            .await?;
+        Ok(StoredParts {
+            record: to_js(&record)?,
+            message_count: keep as u64,
+            chunks,
             state,
         })
     }
@@ -393,50 +437,43 @@ impl IndexedDbSessionManager {
         rules::check_id(id)?;
         let doing = format!("appending to session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let (tx, mut record, mut clock) = self.load_for_write(id, &doing).await?;
+        let (tx, record, mut digests, mut clock) = self.load_for_write(id, &doing).await?;
         let mut meta = record.metadata();
         rules::count_turn(&mut meta, tokens)?;
         let count = record.message_count as usize;
+        check_chunk_count(id, record.message_count, digests.chunks.len())?;
         let mut rest = texts.as_slice();
         // Top up the last, partly filled chunk by splicing text: nothing stored is parsed.
         let used = count % CHUNK_LEN;
         if used != 0 && !rest.is_empty() {
-            let last = record.chunk_sums.len() - 1;
+            let last = digests.chunks.len() - 1;
             let old = tx
                 .get(CHUNKS, &chunk_key(id, last))
                 .map_err(fail)?
                 .result()
                 .await
                 .map_err(fail)?;
-            let old = old.as_string().ok_or_else(|| {
-                Error::storage(format!(
-                    "messages of session {id:?} are damaged: chunk {last} is missing"
-                ))
-            })?;
+            let old = old
+                .as_string()
+                .ok_or_else(|| damaged(id, format!("chunk {last} is missing")))?;
             let (head, tail) = rest.split_at(rest.len().min(CHUNK_LEN - used));
-            let text = record::extend_array_text(&old, head);
-            record.chunk_sums[last] = fingerprint(&text);
-            tx.put(
-                CHUNKS,
-                &JsValue::from_str(&text),
-                Some(&chunk_key(id, last)),
-            )
-            .map_err(fail)?;
+            let text = Text::new(&extend_array_text(&old, head));
+            tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
+                .map_err(fail)?;
+            digests.chunks[last] = text.digest;
             rest = tail;
         }
         for chunk in rest.chunks(CHUNK_LEN) {
-            let text = record::extend_array_text("[]", chunk);
-            let n = record.chunk_sums.len();
-            record.chunk_sums.push(fingerprint(&text));
-            tx.put(CHUNKS, &JsValue::from_str(&text), Some(&chunk_key(id, n)))
+            let text = Text::new(&extend_array_text("[]", chunk));
+            tx.put(CHUNKS, &text.js, Some(&chunk_key(id, digests.chunks.len())))
                 .map_err(fail)?;
+            digests.chunks.push(text.digest);
         }
         let stamp = clock.tick(rules::now_ms());
         meta.updated_at = stamp.ms;
-        record.message_count += texts.len() as u64;
-        record.seq = stamp.seq;
-        record.set_metadata(meta.clone());
-        self.finish(tx, &record, clock, &doing).await?;
+        let record = SessionRecord::new(meta.clone(), stamp.seq, (count + texts.len()) as u64);
+        self.finish(tx, &record, Some(&digests), clock, &doing)
+            .await?;
         Ok(meta)
     }
 
@@ -447,14 +484,19 @@ impl IndexedDbSessionManager {
         doing: &str,
         change: impl FnOnce(&mut SessionMetadata),
     ) -> Result<()> {
-        let (tx, mut record, mut clock) = self.load_for_write(id, doing).await?;
+        let fail = |e: JsValue| dom_error(doing, &e);
+        let tx = self.tx(&[SESSIONS, META], IdbTransactionMode::Readwrite, doing)?;
+        let record = tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?;
+        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+        let record: SessionRecord = found(id, record.result().await.map_err(fail)?)?;
+        let mut clock: Clock =
+            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
         let stamp = clock.tick(rules::now_ms());
         let mut meta = record.metadata();
         change(&mut meta);
         meta.updated_at = stamp.ms;
-        record.seq = stamp.seq;
-        record.set_metadata(meta);
-        self.finish(tx, &record, clock, doing).await
+        let record = SessionRecord::new(meta, stamp.seq, record.message_count);
+        self.finish(tx, &record, None, clock, doing).await
     }
 
     async fn tag_impl(&self, id: &str, tags: Vec<String>) -> Result<()> {
@@ -484,33 +526,6 @@ impl Inner {
     }
 }
 
-/// A session validated and encoded for writing, before any transaction opens.
-struct PreparedSave {
-    meta: SessionMetadata,
-    chunks: Vec<String>,
-    sums: Vec<String>,
-    state: String,
-    state_sum: String,
-    message_count: u64,
-}
-
-impl PreparedSave {
-    fn new(session: &Session) -> Self {
-        let chunks = chunk_texts(&session.messages);
-        let sums = chunks.iter().map(|c| fingerprint(c)).collect();
-        let state = json_text(&session.state);
-        let state_sum = fingerprint(&state);
-        PreparedSave {
-            meta: session.metadata.clone(),
-            chunks,
-            sums,
-            state,
-            state_sum,
-            message_count: session.messages.len() as u64,
-        }
-    }
-}
-
 /// A record that must exist: `NOT_FOUND` naming `id` when the read found nothing.
 fn found(id: &str, value: JsValue) -> Result<SessionRecord> {
     optional(value, id)?.ok_or_else(|| Error::not_found(id))
@@ -524,17 +539,22 @@ fn optional<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> 
     from_js(value, what).map(Some)
 }
 
-fn parse_state(id: &str, text: &JsValue) -> Result<Value> {
-    let text = text
-        .as_string()
-        .ok_or_else(|| Error::storage(format!("state of session {id:?} is missing")))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::storage(format!("state of session {id:?} is damaged: {e}")))
+fn check_chunk_count(id: &str, messages: u64, chunks: usize) -> Result<()> {
+    if chunks != chunks_for(messages as usize) {
+        return Err(damaged(
+            id,
+            format!(
+                "{messages} messages need {} chunks, found {chunks}",
+                chunks_for(messages as usize)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl SessionManager for IndexedDbSessionManager {
     fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
-        Box::pin(self.list_impl(None))
+        self.list_page_or_all(None)
     }
 
     fn list_page(
@@ -542,30 +562,32 @@ impl SessionManager for IndexedDbSessionManager {
         offset: usize,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
-        Box::pin(self.list_impl(Some((offset, limit))))
-    }
-
-    fn append(
-        &self,
-        session_id: &str,
-        messages: Vec<Value>,
-        tokens: u64,
-    ) -> BoxFuture<'_, Result<SessionMetadata>> {
-        let id = session_id.to_owned();
-        // Encode now: the future owns text, not the caller's values.
-        let texts = messages.iter().map(json_text).collect();
-        Box::pin(async move { self.append_impl(&id, texts, tokens).await })
+        self.list_page_or_all(Some((offset, limit)))
     }
 
     fn resume(&self, session_id: &str) -> BoxFuture<'_, Result<Session>> {
         let id = session_id.to_owned();
-        Box::pin(async move { self.resume_impl(&id).await })
+        Box::pin(async move { self.resume_parts(&id).await?.parse(&id) })
     }
 
     fn save_returning(&self, session: &Session) -> BoxFuture<'_, Result<SessionMetadata>> {
         // Validate and encode now, so the future owns text rather than a copy of the session.
-        let prepared = rules::check_session(session).map(|()| PreparedSave::new(session));
-        Box::pin(async move { self.save_impl(prepared?).await })
+        let encoded = rules::check_session(session).map(|()| {
+            let chunks = chunk_texts(&session.messages)
+                .iter()
+                .map(|t| Text::new(t))
+                .collect();
+            (
+                session.metadata.clone(),
+                chunks,
+                Text::new(&json_text(&session.state)),
+            )
+        });
+        let messages = session.messages.len() as u64;
+        Box::pin(async move {
+            let (meta, chunks, state) = encoded?;
+            self.save_parts(meta, chunks, state, messages).await
+        })
     }
 
     fn delete(&self, session_id: &str) -> BoxFuture<'_, Result<()>> {
@@ -584,7 +606,7 @@ impl SessionManager for IndexedDbSessionManager {
 
     fn rewind(&self, session_id: &str, turn_index: u32) -> BoxFuture<'_, Result<Session>> {
         let id = session_id.to_owned();
-        Box::pin(async move { self.rewind_impl(&id, turn_index).await })
+        Box::pin(async move { self.rewind_parts(&id, turn_index).await?.parse(&id) })
     }
 
     fn tag(&self, session_id: &str, tags: Vec<String>) -> BoxFuture<'_, Result<()>> {
@@ -595,5 +617,32 @@ impl SessionManager for IndexedDbSessionManager {
     fn rename(&self, session_id: &str, new_name: String) -> BoxFuture<'_, Result<()>> {
         let id = session_id.to_owned();
         Box::pin(async move { self.rename_impl(&id, new_name).await })
+    }
+
+    fn append(
+        &self,
+        session_id: &str,
+        messages: Vec<Value>,
+        tokens: u64,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        // Encode now: the future owns text, not the caller's values.
+        let texts = messages.iter().map(json_text).collect();
+        Box::pin(async move { self.append_impl(&id, texts, tokens).await })
+    }
+}
+
+impl IndexedDbSessionManager {
+    fn list_page_or_all(
+        &self,
+        page: Option<(usize, usize)>,
+    ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        Box::pin(async move {
+            let records = self.list_records(page).await?;
+            records
+                .into_iter()
+                .map(|r| Ok(from_js::<SessionRecord>(r, "(listing)")?.metadata()))
+                .collect()
+        })
     }
 }

@@ -8,78 +8,65 @@ use web_sys::IdbKeyRange;
 
 use super::schema::CHUNK_LEN;
 use crate::error::{Error, Result};
-use crate::model::SessionMetadata;
+use crate::model::{CamelMetadata, SessionMetadata};
 
-/// The `sessions` record: metadata plus what the store needs to find and check the rest.
+/// The `sessions` record: the metadata in its JS shape, and what orders and sizes the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct SessionRecord {
-    pub id: String,
-    pub name: Option<String>,
-    pub tags: Vec<String>,
-    pub agent_name: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub turn_count: u32,
-    pub total_tokens: u64,
+    pub metadata: CamelMetadata,
     /// Write sequence number: orders writes within one millisecond.
     pub seq: u64,
     pub message_count: u64,
-    /// Fingerprint of each chunk's text, in chunk order.
-    pub chunk_sums: Vec<String>,
-    pub state_sum: String,
 }
 
 impl SessionRecord {
-    pub fn new(
-        meta: SessionMetadata,
-        seq: u64,
-        message_count: u64,
-        chunk_sums: Vec<String>,
-        state_sum: String,
-    ) -> Self {
-        let SessionMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        } = meta;
+    pub fn new(meta: SessionMetadata, seq: u64, message_count: u64) -> Self {
         SessionRecord {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
+            metadata: meta.into(),
             seq,
             message_count,
-            chunk_sums,
-            state_sum,
         }
     }
 
     pub fn metadata(&self) -> SessionMetadata {
-        SessionMetadata {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            tags: self.tags.clone(),
-            agent_name: self.agent_name.clone(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            turn_count: self.turn_count,
-            total_tokens: self.total_tokens,
-        }
+        self.metadata.clone().into()
+    }
+}
+
+/// The `digests` record: a fingerprint of each chunk's text and of the state's, which let a save
+/// skip rewriting what did not change. Kept apart from `sessions` so listing never reads them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Digests {
+    pub chunks: Vec<String>,
+    pub state: String,
+}
+
+/// A stored session as its records hold it: the metadata record (a JS object), the chunk texts
+/// and the state text, none of them parsed.
+pub(crate) struct StoredParts {
+    pub record: JsValue,
+    pub message_count: u64,
+    pub chunks: Array,
+    pub state: JsValue,
+}
+
+impl StoredParts {
+    /// The metadata object inside the record, as JS reads it.
+    pub fn metadata_js(&self) -> JsValue {
+        js_sys::Reflect::get(&self.record, &JsValue::from_str("metadata"))
+            .unwrap_or(JsValue::UNDEFINED)
     }
 
-    pub fn set_metadata(&mut self, meta: SessionMetadata) {
-        let sums = std::mem::take(&mut self.chunk_sums);
-        let state_sum = std::mem::take(&mut self.state_sum);
-        *self = SessionRecord::new(meta, self.seq, self.message_count, sums, state_sum);
+    /// Parses everything into the model.
+    pub fn parse(&self, id: &str) -> Result<crate::model::Session> {
+        let record: SessionRecord = from_js(self.record.clone(), id)?;
+        let messages = parse_chunks(id, &self.chunks, self.message_count as usize)?;
+        Ok(crate::model::Session {
+            metadata: record.metadata(),
+            messages,
+            state: parse_state(id, &self.state)?,
+        })
     }
 }
 
@@ -96,14 +83,14 @@ pub(crate) fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue, id: &str) ->
         .map_err(|e| Error::storage(format!("a record of session {id:?} is damaged: {e}")))
 }
 
-/// The messages cut into chunk texts, each a JSON array of up to [`CHUNK_LEN`] messages.
-pub(crate) fn chunk_texts(messages: &[Value]) -> Vec<String> {
-    messages.chunks(CHUNK_LEN).map(json_text).collect()
-}
-
 /// JSON text of a value. Infallible for `serde_json::Value`: its map keys are always strings.
 pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| unreachable!("JSON values serialize: {e}"))
+}
+
+/// The messages cut into chunk texts, each a JSON array of up to [`CHUNK_LEN`] messages.
+pub(crate) fn chunk_texts(messages: &[Value]) -> Vec<String> {
+    messages.chunks(CHUNK_LEN).map(json_text).collect()
 }
 
 /// The JSON array text `array` (as stored: `[...]`) with the JSON texts `items` appended.
@@ -151,24 +138,35 @@ pub(crate) fn chunks_from(id: &str, from: usize) -> Result<JsValue, JsValue> {
 
 /// Parses chunk texts back into messages, checking they hold what the record says.
 pub(crate) fn parse_chunks(id: &str, texts: &Array, expected: usize) -> Result<Vec<Value>> {
-    let damaged =
-        |why: String| Error::storage(format!("messages of session {id:?} are damaged: {why}"));
     let mut messages = Vec::with_capacity(expected);
     for text in texts.iter() {
         let text = text
             .as_string()
-            .ok_or_else(|| damaged("a chunk is not text".into()))?;
+            .ok_or_else(|| damaged(id, "a chunk is not text"))?;
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Array(chunk)) => messages.extend(chunk),
-            Ok(_) => return Err(damaged("a chunk is not a JSON array".into())),
-            Err(e) => return Err(damaged(e.to_string())),
+            Ok(_) => return Err(damaged(id, "a chunk is not a JSON array")),
+            Err(e) => return Err(damaged(id, e)),
         }
     }
     if messages.len() != expected {
-        return Err(damaged(format!(
-            "expected {expected} messages, found {}",
-            messages.len()
-        )));
+        return Err(damaged(
+            id,
+            format!("expected {expected} messages, found {}", messages.len()),
+        ));
     }
     Ok(messages)
+}
+
+pub(crate) fn parse_state(id: &str, text: &JsValue) -> Result<Value> {
+    let text = text
+        .as_string()
+        .ok_or_else(|| Error::storage(format!("state of session {id:?} is missing")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::storage(format!("state of session {id:?} is damaged: {e}")))
+}
+
+/// The error for stored messages that are not what the records say.
+pub(crate) fn damaged(id: &str, why: impl std::fmt::Display) -> Error {
+    Error::storage(format!("messages of session {id:?} are damaged: {why}"))
 }

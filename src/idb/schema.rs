@@ -1,12 +1,14 @@
 //! The database layout, its version, and the migrations that bring an older database up to it.
 //!
 //! Version 1:
-//! - `sessions`: one record per session, key path `id`: its metadata plus bookkeeping (write
-//!   `seq`, message count, chunk fingerprints). Index `updated_at` on `[updated_at, seq]` orders
-//!   `list`, so listing reads these small records only.
+//! - `sessions`: one small record per session, key path `metadata.id`: `{ metadata, seq,
+//!   messageCount }`, the metadata in its JS shape. Index `updated_at` on
+//!   `[metadata.updatedAt, seq]` orders `list`, which reads these records only.
 //! - `chunks`: the messages as JSON text, [`CHUNK_LEN`] per record, key `[id, chunk number]`; a
 //!   save rewrites only the chunks whose text changed, so an appending save writes the tail only.
 //! - `states`: the agent state as JSON text, key `id`.
+//! - `digests`: fingerprints of each chunk's and the state's text, key `id`, so a save can tell
+//!   what changed without reading the texts.
 //! - `meta`: the store-wide write clock under key [`CLOCK_KEY`].
 
 use js_sys::Array;
@@ -19,15 +21,16 @@ pub(crate) const VERSION: u32 = 1;
 pub(crate) const SESSIONS: &str = "sessions";
 pub(crate) const CHUNKS: &str = "chunks";
 pub(crate) const STATES: &str = "states";
+pub(crate) const DIGESTS: &str = "digests";
 pub(crate) const META: &str = "meta";
-/// Index of `sessions` on `[updated_at, seq]`.
+/// Index of `sessions` on `[metadata.updatedAt, seq]`.
 pub(crate) const UPDATED_AT: &str = "updated_at";
 pub(crate) const CLOCK_KEY: &str = "clock";
 /// Messages per chunk record. Part of the layout: changing it needs a migration.
 pub(crate) const CHUNK_LEN: usize = 32;
 
 /// Every store, for transactions that touch a whole session.
-pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, META];
+pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, DIGESTS, META];
 
 /// Runs each migration from `old_version` up to [`VERSION`], inside the upgrade transaction.
 pub(crate) fn upgrade(
@@ -43,15 +46,15 @@ pub(crate) fn upgrade(
 
 fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
     let params = IdbObjectStoreParameters::new();
-    params.set_key_path(&JsValue::from_str("id"));
+    params.set_key_path(&JsValue::from_str("metadata.id"));
     let sessions = db.create_object_store_with_optional_parameters(SESSIONS, &params)?;
-    let key_path: Array = ["updated_at", "seq"]
+    let key_path: Array = ["metadata.updatedAt", "seq"]
         .iter()
         .map(|s| JsValue::from_str(s))
         .collect();
     sessions.create_index_with_str_sequence(UPDATED_AT, &key_path)?;
-    db.create_object_store(CHUNKS)?;
-    db.create_object_store(STATES)?;
-    db.create_object_store(META)?;
+    for store in [CHUNKS, STATES, DIGESTS, META] {
+        db.create_object_store(store)?;
+    }
     Ok(())
 }

@@ -1,0 +1,148 @@
+// Conversions between JS values and the JSON text the store keeps. Encoding is strict:
+// JSON.stringify alone would silently drop or change what JSON cannot hold (functions, symbols,
+// undefined in arrays and array holes, NaN, Infinity, -0, Dates, Maps, class instances, lone
+// surrogates); here each of those is refused, naming where it was found. Cycles, BigInts and
+// throwing getters make JSON.stringify throw, which is refused the same way.
+
+function problem(value) {
+  switch (typeof value) {
+    case "string":
+      return value.isWellFormed() ? null : "a string with a lone surrogate, which cannot be stored exactly";
+    case "boolean":
+      return null;
+    case "number":
+      if (!Number.isFinite(value)) return `${value}, which JSON cannot hold`;
+      return Object.is(value, -0) ? "-0, which JSON cannot hold" : null;
+    case "object": {
+      if (value === null) return null;
+      const proto = Object.getPrototypeOf(value);
+      if (Array.isArray(value) ? proto === Array.prototype : proto === Object.prototype || proto === null) {
+        return null;
+      }
+      const name = value.constructor && value.constructor.name;
+      return `${name ? `a ${name}` : "an object with a custom prototype"}; only plain objects and arrays can be stored`;
+    }
+    case "bigint":
+      return "a BigInt, which JSON cannot hold";
+    default:
+      return `${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}, which JSON cannot hold`;
+  }
+}
+
+function invalid(message) {
+  const error = new Error(message);
+  error.name = "InvalidInput";
+  return error;
+}
+
+/** Path from `root` to the object `target`, like `messages[3].content`, or null. */
+function pathTo(root, target, path, seen = new Set()) {
+  if (root === target) return path;
+  if (root === null || typeof root !== "object" || seen.has(root)) return null;
+  seen.add(root);
+  for (const key of Object.keys(root)) {
+    let child;
+    try {
+      child = root[key];
+    } catch {
+      continue;
+    }
+    const found = pathTo(child, target, Array.isArray(root) ? `${path}[${key}]` : `${path}.${key}`, seen);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * JSON text of `value`, or an InvalidInput error naming the first value JSON would not keep
+ * exactly: `where(holder, key)` names its location. Object properties whose value is undefined
+ * are omitted, as an absent optional property; everywhere else undefined is refused.
+ */
+function strictJson(value, where) {
+  let bad = null;
+  const check = function (key, encoded) {
+    const raw = this[key];
+    const inArray = Array.isArray(this);
+    if (raw === undefined && !inArray && key !== "") return undefined;
+    const why = problem(raw) ?? (inArray || key.isWellFormed() ? null : "a key with a lone surrogate");
+    if (why !== null) {
+      bad = { holder: this, key, why };
+      throw bad;
+    }
+    return encoded;
+  };
+  try {
+    return JSON.stringify(value, check);
+  } catch (e) {
+    if (e === bad) throw invalid(`${where(bad.holder, bad.key)} is ${bad.why}`);
+    throw invalid(`${where(null, null)} cannot be stored: ${e && e.message ? e.message : String(e)}`);
+  }
+}
+
+/** Locates `holder[key]` under `root`, named `name`, for error messages. */
+function locator(root, name, rootHolder = null, rootPath = name) {
+  return (holder, key) => {
+    if (holder === null) return name;
+    if (key === "" && !Array.isArray(holder)) return rootPath;
+    const base = holder === rootHolder ? rootPath : pathTo(root, holder, name);
+    const step = Array.isArray(holder) ? `[${key}]` : `.${key}`;
+    return base === null ? `${name} (at ${step})` : `${base}${step}`;
+  };
+}
+
+/** JSON text of any value named `what` (e.g. "messages"), refusing what JSON would change. */
+export function encodeJson(value, what) {
+  return strictJson(value, locator(value, what));
+}
+
+/**
+ * A session object encoded for storage: its metadata as JSON text, its messages as JSON array
+ * texts of `chunkLen` messages each, its state as JSON text, and its number of messages.
+ */
+export function encodeSession(session, chunkLen) {
+  if (session === null || typeof session !== "object" || Array.isArray(session)) {
+    throw invalid("session must be an object with metadata, messages and state");
+  }
+  for (const key of Object.keys(session)) {
+    if (key !== "metadata" && key !== "messages" && key !== "state") {
+      throw invalid(`session has unknown field ${JSON.stringify(key)}`);
+    }
+  }
+  const { metadata, messages, state } = session;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+    throw invalid("session.metadata must be an object");
+  }
+  if (!Array.isArray(messages)) throw invalid("session.messages must be an array");
+  if (state === undefined) throw invalid("session.state is missing (use null for none)");
+  const chunks = [];
+  for (let start = 0; start < messages.length; start += chunkLen) {
+    const chunk = messages.slice(start, start + chunkLen);
+    const where = (holder, key) =>
+      holder === chunk ? `session.messages[${start + Number(key)}]` : locator(messages, "session.messages")(holder, key);
+    chunks.push(strictJson(chunk, where));
+  }
+  return {
+    metadata: strictJson(metadata, locator(metadata, "session.metadata")),
+    chunks,
+    state: strictJson(state, locator(state, "session.state")),
+    count: messages.length,
+  };
+}
+
+/**
+ * A session object from its stored parts: the metadata object, the chunk texts and the state
+ * text. Throws if the chunks do not hold `expected` messages.
+ */
+export function assembleSession(metadata, chunks, state, expected) {
+  const body = chunks.map((text) => text.slice(1, -1)).join(",");
+  const messages = JSON.parse(`[${body}]`);
+  if (messages.length !== expected) {
+    throw new Error(`expected ${expected} messages, found ${messages.length}`);
+  }
+  return { metadata, messages, state: JSON.parse(state) };
+}
+
+/** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
+export function isWellFormedString(value) {
+  return typeof value === "string" && value.isWellFormed();
+}
