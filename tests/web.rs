@@ -335,3 +335,40 @@ async fn pages_are_right_without_get_all_records_too() {
     store.close();
     db.remove().await;
 }
+
+#[wasm_bindgen_test]
+async fn writes_built_on_a_stale_view_are_redone() {
+    // Each connection remembers what it last wrote and writes without reading first; another
+    // connection's writes in between must be noticed inside the transaction, never overwritten.
+    let db = TempDb::new("stale");
+    let (a, b) = (db.open().await, db.open().await);
+    let mut s = session("shared", 100);
+    a.save(&s).await.unwrap();
+    let mut other = s.clone();
+    other.messages = (0..100).map(|i| json!({"from": "b", "i": i})).collect();
+    b.save(&other).await.unwrap();
+    // A changes only the last message: its memory says chunks 0-2 are unchanged, but B rewrote them.
+    s.messages[99] = json!({"from": "a", "edited": true});
+    a.save(&s).await.unwrap();
+    assert_eq!(b.resume(&s.metadata.id).await.unwrap().messages, s.messages);
+
+    let id = s.metadata.id.as_str();
+    a.append(id, vec![json!("a1")], 1).await.unwrap();
+    b.append(id, vec![json!("b1")], 1).await.unwrap();
+    a.append(id, vec![json!("a2")], 1).await.unwrap();
+    let back = b.resume(id).await.unwrap();
+    assert_eq!(
+        back.messages[100..],
+        [json!("a1"), json!("b1"), json!("a2")]
+    );
+    assert_eq!(back.metadata.turn_count, 100 + 3);
+
+    // The clock moved on in B: A's next write must still sort first.
+    let fresh = session("fresh", 1);
+    b.save(&session("from b", 1)).await.unwrap();
+    a.save(&fresh).await.unwrap();
+    assert_eq!(b.list().await.unwrap()[0].id, fresh.metadata.id);
+    a.close();
+    b.close();
+    db.remove().await;
+}

@@ -10,7 +10,8 @@ mod record;
 mod requests;
 mod schema;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function};
@@ -46,7 +47,24 @@ struct Inner {
     /// Why the store is closed, once it is.
     closed: RefCell<Option<String>>,
     on_version_change: RefCell<Option<Closure<dyn FnMut()>>>,
+    /// The write clock as this connection last wrote it, and the sessions it last wrote: hints
+    /// that let a write skip reading first, always checked inside the write's transaction.
+    clock: Cell<Option<Clock>>,
+    known: RefCell<HashMap<String, Known>>,
 }
+
+/// A session as this connection last wrote it.
+#[derive(Clone)]
+struct Known {
+    seq: u64,
+    record: SessionRecord,
+    digests: Digests,
+    /// Text of the last chunk, which an append tops up.
+    tail: Option<String>,
+}
+
+/// Most sessions a connection remembers; past that it forgets them all and reads again.
+const KNOWN_LIMIT: usize = 1024;
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -66,21 +84,27 @@ impl std::fmt::Debug for IndexedDbSessionManager {
 /// A text to store (a chunk or the state) with its fingerprint.
 pub(crate) struct Text {
     js: JsValue,
+    text: String,
     digest: String,
 }
 
 impl Text {
-    pub fn new(text: &str) -> Self {
+    pub fn new(text: String) -> Self {
         Text {
-            js: JsValue::from_str(text),
-            digest: fingerprint(text),
+            js: JsValue::from_str(&text),
+            digest: fingerprint(&text),
+            text,
         }
     }
 
     /// A JS string, kept as it is for writing (no copy back out of wasm).
     pub fn from_js(js: JsValue) -> Option<Self> {
-        let digest = fingerprint(&js.as_string()?);
-        Some(Text { js, digest })
+        let text = js.as_string()?;
+        Some(Text {
+            js,
+            digest: fingerprint(&text),
+            text,
+        })
     }
 }
 
@@ -121,6 +145,8 @@ impl IndexedDbSessionManager {
             db,
             closed: RefCell::new(None),
             on_version_change: RefCell::new(None),
+            clock: Cell::new(None),
+            known: RefCell::new(HashMap::new()),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let on_change = Closure::<dyn FnMut()>::new(move || {
@@ -184,7 +210,12 @@ impl IndexedDbSessionManager {
                 // getAll counts are 32-bit; no store holds more sessions than that.
                 let offset = offset.min(u32::MAX as usize);
                 let limit = limit.min(u32::MAX as usize - offset);
-                let page = requests::page_newest_first(&index, offset as f64, limit as f64);
+                let page = requests::page_newest_first(
+                    &index,
+                    &JsValue::NULL,
+                    offset as f64,
+                    limit as f64,
+                );
                 let page: Array = JsFuture::from(page).await.map_err(fail)?.unchecked_into();
                 page.iter().collect()
             }
@@ -225,74 +256,167 @@ impl IndexedDbSessionManager {
     /// and state whose text changed.
     pub(crate) async fn save_parts(
         &self,
-        mut meta: SessionMetadata,
+        meta: SessionMetadata,
         chunks: Vec<Text>,
         state: Text,
         messages: u64,
     ) -> Result<SessionMetadata> {
         rules::check_metadata(&meta)?;
-        let id = meta.id.clone();
+        if let Some(clock) = self.inner.clock.get() {
+            // A full replace needs nothing from the old session but its digests, which only
+            // save work: guess them (or write everything) and check the guess in the same transaction.
+            let known = self
+                .inner
+                .known
+                .borrow()
+                .get(&meta.id)
+                .map(|k| (k.seq, k.digests.clone()));
+            let (seq, old) = known.map_or((None, None), |(seq, old)| (Some(seq), Some(old)));
+            let basis = Basis::Guess {
+                clock,
+                seq,
+                old: old.unwrap_or_default(),
+            };
+            if let Some(saved) = self
+                .save_with(&meta, &chunks, &state, messages, basis)
+                .await?
+            {
+                return Ok(saved);
+            }
+        }
+        let saved = self
+            .save_with(&meta, &chunks, &state, messages, Basis::Read)
+            .await?;
+        saved.ok_or_else(|| Error::storage("saving failed: a read-first write cannot be stale"))
+    }
+
+    /// One try at a save on `basis`; `None` when the guessed basis turned out stale.
+    async fn save_with(
+        &self,
+        meta: &SessionMetadata,
+        chunks: &[Text],
+        state: &Text,
+        messages: u64,
+        basis: Basis,
+    ) -> Result<Option<SessionMetadata>> {
+        let id = meta.id.as_str();
         let doing = format!("saving session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
-        let key = JsValue::from_str(&id);
-        let old = tx.get(DIGESTS, &key).map_err(fail)?;
-        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let old: Digests = optional(old.result().await.map_err(fail)?, &id)?.unwrap_or_default();
-        let mut clock: Clock =
-            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+        let key = JsValue::from_str(id);
+        let (check, mut clock, old) = match basis {
+            Basis::Guess { clock, seq, old } => {
+                (Some(Check::new(&tx, id, clock, seq, &doing)?), clock, old)
+            }
+            Basis::Read => {
+                let old = tx.get(DIGESTS, &key).map_err(fail)?;
+                let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+                let old = optional(old.result().await.map_err(fail)?, id)?.unwrap_or_default();
+                let clock =
+                    optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+                (None, clock, old)
+            }
+        };
         let stamp = clock.tick(rules::now_ms());
-
         let mut digests = Digests {
             chunks: Vec::with_capacity(chunks.len()),
-            state: state.digest,
+            state: state.digest.clone(),
         };
-        for (n, text) in chunks.into_iter().enumerate() {
+        for (n, text) in chunks.iter().enumerate() {
             if old.chunks.get(n) != Some(&text.digest) {
-                tx.put(CHUNKS, &text.js, Some(&chunk_key(&id, n)))
+                tx.put(CHUNKS, &text.js, Some(&chunk_key(id, n)))
                     .map_err(fail)?;
             }
-            digests.chunks.push(text.digest);
+            digests.chunks.push(text.digest.clone());
         }
-        if old.chunks.len() > digests.chunks.len() {
+        if old.chunks.len() > digests.chunks.len()
+            || check.as_ref().is_some_and(|c| c.seq.is_none())
+        {
             tx.delete(
                 CHUNKS,
-                &chunks_from(&id, digests.chunks.len()).map_err(fail)?,
+                &chunks_from(id, digests.chunks.len()).map_err(fail)?,
             )
             .map_err(fail)?;
         }
         if old.state != digests.state {
             tx.put(STATES, &state.js, Some(&key)).map_err(fail)?;
         }
+        let mut meta = meta.clone();
         meta.updated_at = stamp.ms;
         if meta.created_at == 0 {
             meta.created_at = stamp.ms;
         }
         let record = SessionRecord::new(meta.clone(), stamp.seq, messages);
-        self.finish(tx, &record, Some(&digests), clock, &doing)
-            .await?;
-        Ok(meta)
+        let tail = chunks.last().map(|t| t.text.clone());
+        if !self
+            .commit(tx, check, &record, Some(digests), tail, clock, &doing)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(meta))
     }
 
-    /// Writes the session record (and digests, if they changed) and the clock, then waits for the commit.
-    async fn finish(
+    /// Writes the session record (and digests, if they changed) and the clock, checks the guess
+    /// the writes were built on (if any), and waits for the commit. Returns false, having
+    /// aborted, when the guess was stale; on success remembers what was written.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
         &self,
         tx: Tx,
+        check: Option<Check>,
         record: &SessionRecord,
-        digests: Option<&Digests>,
+        digests: Option<Digests>,
+        tail: Option<String>,
         clock: Clock,
         doing: &str,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let fail = |e: JsValue| dom_error(doing, &e);
+        let id = record.metadata.id().to_owned();
         tx.put(SESSIONS, &to_js(record)?, None).map_err(fail)?;
-        if let Some(digests) = digests {
-            let key = JsValue::from_str(record.metadata.id());
-            tx.put(DIGESTS, &to_js(digests)?, Some(&key))
+        if let Some(digests) = &digests {
+            tx.put(DIGESTS, &to_js(digests)?, Some(&JsValue::from_str(&id)))
                 .map_err(fail)?;
         }
         tx.put(META, &to_js(&clock)?, Some(&JsValue::from_str(CLOCK_KEY)))
             .map_err(fail)?;
-        tx.done().await.map_err(fail)
+        if let Some(check) = check {
+            if !check.holds().await? {
+                tx.abort().await;
+                self.forget(&id);
+                return Ok(false);
+            }
+        }
+        if let Err(e) = tx.done().await {
+            self.forget(&id);
+            return Err(fail(e));
+        }
+        self.inner.clock.set(Some(clock));
+        let mut known = self.inner.known.borrow_mut();
+        if known.len() >= KNOWN_LIMIT {
+            known.clear();
+        }
+        let previous = known.remove(&id);
+        let digests = digests.or_else(|| previous.as_ref().map(|k| k.digests.clone()));
+        let tail = tail.or_else(|| previous.and_then(|k| k.tail));
+        if let Some(digests) = digests {
+            known.insert(
+                id,
+                Known {
+                    seq: record.seq,
+                    record: record.clone(),
+                    digests,
+                    tail,
+                },
+            );
+        }
+        Ok(true)
+    }
+
+    /// Drops this connection's hints about session `id` and the clock, so the next write reads first.
+    fn forget(&self, id: &str) {
+        self.inner.clock.set(None);
+        self.inner.known.borrow_mut().remove(id);
     }
 
     async fn delete_impl(&self, id: &str) -> Result<()> {
@@ -319,6 +443,7 @@ impl IndexedDbSessionManager {
             .map_err(fail)?;
         tx.delete(STATES, &key).map_err(fail)?;
         tx.delete(DIGESTS, &key).map_err(fail)?;
+        self.inner.known.borrow_mut().remove(id);
         tx.done().await.map_err(fail)
     }
 
@@ -370,7 +495,8 @@ impl IndexedDbSessionManager {
         tx.put(STATES, &state, Some(&JsValue::from_str(&meta.id)))
             .map_err(fail)?;
         let copy = SessionRecord::new(meta.clone(), stamp.seq, record.message_count);
-        self.finish(tx, &copy, Some(&digests), clock, &doing)
+        let tail = chunks.get(chunks.length().saturating_sub(1)).as_string();
+        self.commit(tx, None, &copy, Some(digests), tail, clock, &doing)
             .await?;
         Ok(meta)
     }
@@ -404,7 +530,7 @@ impl IndexedDbSessionManager {
                 let mut messages: Vec<Value> =
                     serde_json::from_str(&text).map_err(|e| damaged(id, e))?;
                 messages.truncate(keep % CHUNK_LEN);
-                let text = Text::new(&json_text(&messages));
+                let text = Text::new(json_text(&messages));
                 tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
                     .map_err(fail)?;
                 chunks.set(last as u32, text.js);
@@ -418,7 +544,8 @@ impl IndexedDbSessionManager {
         meta.turn_count = keep as u32;
         meta.updated_at = stamp.ms;
         record = SessionRecord::new(meta, stamp.seq, keep as u64);
-        self.finish(tx, &record, Some(&digests), clock, &doing)
+        let tail = chunks.get(chunks.length().saturating_sub(1)).as_string();
+        self.commit(tx, None, &record, Some(digests), tail, clock, &doing)
             .await?;
         Ok(StoredParts {
             record: to_js(&record)?,
@@ -435,46 +562,100 @@ impl IndexedDbSessionManager {
         tokens: u64,
     ) -> Result<SessionMetadata> {
         rules::check_id(id)?;
+        let guess = self.inner.clock.get().and_then(|clock| {
+            let known = self.inner.known.borrow().get(id).cloned()?;
+            // Topping up a partly filled last chunk needs its text.
+            let needs_tail = !(known.record.message_count as usize).is_multiple_of(CHUNK_LEN);
+            (!needs_tail || known.tail.is_some()).then_some((clock, known))
+        });
+        if let Some(guess) = guess {
+            if let Some(appended) = self.append_with(id, &texts, tokens, Some(guess)).await? {
+                return Ok(appended);
+            }
+        }
+        let appended = self.append_with(id, &texts, tokens, None).await?;
+        appended
+            .ok_or_else(|| Error::storage("appending failed: a read-first write cannot be stale"))
+    }
+
+    /// One try at an append, on this connection's last view of the session (`guess`) or on what
+    /// it reads first; `None` when the guess turned out stale.
+    async fn append_with(
+        &self,
+        id: &str,
+        texts: &[String],
+        tokens: u64,
+        guess: Option<(Clock, Known)>,
+    ) -> Result<Option<SessionMetadata>> {
         let doing = format!("appending to session {id:?}");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let (tx, record, mut digests, mut clock) = self.load_for_write(id, &doing).await?;
+        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
+        let (check, record, mut digests, tail, mut clock) = match guess {
+            Some((clock, known)) => {
+                let check = Check::new(&tx, id, clock, Some(known.seq), &doing)?;
+                (Some(check), known.record, known.digests, known.tail, clock)
+            }
+            None => {
+                let key = JsValue::from_str(id);
+                let record = tx.get(SESSIONS, &key).map_err(fail)?;
+                let digests = tx.get(DIGESTS, &key).map_err(fail)?;
+                let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+                let tail = tx
+                    .last(CHUNKS, &chunks_from(id, 0).map_err(fail)?, 1)
+                    .map_err(fail)?;
+                let record = found(id, record.result().await.map_err(fail)?)?;
+                let digests =
+                    optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
+                let clock =
+                    optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
+                let tail: Array = tail.await.map_err(fail)?.unchecked_into();
+                (None, record, digests, tail.get(0).as_string(), clock)
+            }
+        };
         let mut meta = record.metadata();
-        rules::count_turn(&mut meta, tokens)?;
+        if let Err(e) = rules::count_turn(&mut meta, tokens) {
+            // Judged on a guess: only an error if the guess holds.
+            let stale = match check {
+                Some(check) => !check.holds().await?,
+                None => false,
+            };
+            return if stale { Ok(None) } else { Err(e) };
+        }
         let count = record.message_count as usize;
         check_chunk_count(id, record.message_count, digests.chunks.len())?;
-        let mut rest = texts.as_slice();
+        let mut rest = texts;
+        let mut last_text = tail;
         // Top up the last, partly filled chunk by splicing text: nothing stored is parsed.
-        let used = count % CHUNK_LEN;
-        if used != 0 && !rest.is_empty() {
+        if !count.is_multiple_of(CHUNK_LEN) && !rest.is_empty() {
             let last = digests.chunks.len() - 1;
-            let old = tx
-                .get(CHUNKS, &chunk_key(id, last))
-                .map_err(fail)?
-                .result()
-                .await
-                .map_err(fail)?;
-            let old = old
-                .as_string()
+            let old = last_text
+                .as_deref()
                 .ok_or_else(|| damaged(id, format!("chunk {last} is missing")))?;
-            let (head, tail) = rest.split_at(rest.len().min(CHUNK_LEN - used));
-            let text = Text::new(&extend_array_text(&old, head));
+            let (head, tail) = rest.split_at(rest.len().min(CHUNK_LEN - count % CHUNK_LEN));
+            let text = Text::new(extend_array_text(old, head));
             tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
                 .map_err(fail)?;
             digests.chunks[last] = text.digest;
+            last_text = Some(text.text);
             rest = tail;
         }
         for chunk in rest.chunks(CHUNK_LEN) {
-            let text = Text::new(&extend_array_text("[]", chunk));
+            let text = Text::new(extend_array_text("[]", chunk));
             tx.put(CHUNKS, &text.js, Some(&chunk_key(id, digests.chunks.len())))
                 .map_err(fail)?;
             digests.chunks.push(text.digest);
+            last_text = Some(text.text);
         }
         let stamp = clock.tick(rules::now_ms());
         meta.updated_at = stamp.ms;
         let record = SessionRecord::new(meta.clone(), stamp.seq, (count + texts.len()) as u64);
-        self.finish(tx, &record, Some(&digests), clock, &doing)
-            .await?;
-        Ok(meta)
+        if !self
+            .commit(tx, check, &record, Some(digests), last_text, clock, &doing)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(meta))
     }
 
     /// Applies `change` to the metadata of session `id` and stamps it as written now.
@@ -496,7 +677,9 @@ impl IndexedDbSessionManager {
         change(&mut meta);
         meta.updated_at = stamp.ms;
         let record = SessionRecord::new(meta, stamp.seq, record.message_count);
-        self.finish(tx, &record, None, clock, doing).await
+        self.commit(tx, None, &record, None, None, clock, doing)
+            .await
+            .map(drop)
     }
 
     async fn tag_impl(&self, id: &str, tags: Vec<String>) -> Result<()> {
@@ -513,6 +696,65 @@ impl IndexedDbSessionManager {
         let doing = format!("renaming session {id:?}");
         self.update_metadata(id, &doing, |meta| meta.name = Some(new_name))
             .await
+    }
+}
+
+/// What a save builds on.
+enum Basis {
+    /// Read first, in the save's own transaction: two round trips, never stale.
+    Read,
+    /// This connection's last view: the clock, and the session's record `seq` and digests
+    /// (`seq: None`: unknown, so write everything). One round trip; checked by a [`Check`].
+    Guess {
+        clock: Clock,
+        seq: Option<u64>,
+        old: Digests,
+    },
+}
+
+/// Reads issued first in a write's transaction that confirm the view its writes were built on:
+/// the clock and, if known, the session's record `seq` are still what this connection last wrote.
+struct Check {
+    record: Option<Pending>,
+    clock: Pending,
+    expect_clock: Clock,
+    seq: Option<u64>,
+    id: String,
+    doing: String,
+}
+
+impl Check {
+    fn new(tx: &Tx, id: &str, clock: Clock, seq: Option<u64>, doing: &str) -> Result<Self> {
+        let fail = |e: JsValue| dom_error(doing, &e);
+        let record = match seq {
+            Some(_) => Some(tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?),
+            None => None,
+        };
+        let clock_read = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
+        Ok(Check {
+            record,
+            clock: clock_read,
+            expect_clock: clock,
+            seq,
+            id: id.to_owned(),
+            doing: doing.to_owned(),
+        })
+    }
+
+    /// Whether the guessed view still holds. Awaited while the transaction is still open, so a
+    /// stale guess can abort it before anything commits.
+    async fn holds(self) -> Result<bool> {
+        let fail = |e: JsValue| dom_error(&self.doing, &e);
+        let clock: Option<Clock> = optional(self.clock.result().await.map_err(fail)?, CLOCK_KEY)?;
+        if clock != Some(self.expect_clock) {
+            return Ok(false);
+        }
+        if let Some(record) = self.record {
+            let record: Option<SessionRecord> =
+                optional(record.result().await.map_err(fail)?, &self.id)?;
+            return Ok(record.map(|r| r.seq) == self.seq);
+        }
+        Ok(true)
     }
 }
 
@@ -574,13 +816,13 @@ impl SessionManager for IndexedDbSessionManager {
         // Validate and encode now, so the future owns text rather than a copy of the session.
         let encoded = rules::check_session(session).map(|()| {
             let chunks = chunk_texts(&session.messages)
-                .iter()
-                .map(|t| Text::new(t))
+                .into_iter()
+                .map(Text::new)
                 .collect();
             (
                 session.metadata.clone(),
                 chunks,
-                Text::new(&json_text(&session.state)),
+                Text::new(json_text(&session.state)),
             )
         });
         let messages = session.messages.len() as u64;

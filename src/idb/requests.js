@@ -88,21 +88,22 @@ export function openDatabase(name, version, upgrade, blockedMs) {
 }
 
 /**
- * Values of `index` newest first: skips `offset`, returns at most `limit`. One request where the
- * browser takes a direction for getAll (IndexedDB 3.0), else one cursor walk; never reads more
- * than `offset + limit` records.
+ * Values of `source` (an index or object store) within `query` (a key range, or null for all),
+ * last key first: skips `offset`, returns at most `limit`. One request where the browser takes a
+ * direction for getAll (IndexedDB 3.0), else one cursor walk; never reads more than
+ * `offset + limit` records.
  */
-export function pageNewestFirst(index, offset, limit) {
+export function pageNewestFirst(source, query, offset, limit) {
   if (limit === 0) return Promise.resolve([]);
-  if ("getAllRecords" in index) {
-    return request(index.getAll({ count: offset + limit, direction: "prev" })).then((all) =>
+  if ("getAllRecords" in source) {
+    return request(source.getAll({ query, count: offset + limit, direction: "prev" })).then((all) =>
       all.slice(offset),
     );
   }
   return new Promise((resolve, reject) => {
     const out = [];
     let skipped = offset === 0;
-    const req = index.openCursor(null, "prev");
+    const req = source.openCursor(query, "prev");
     req.onerror = () => reject(req.error);
     req.onsuccess = () => {
       const cursor = req.result;

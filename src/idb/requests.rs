@@ -3,9 +3,7 @@
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
-};
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 use crate::error::Error;
 
@@ -15,7 +13,12 @@ extern "C" {
     #[wasm_bindgen(js_name = transactionDone)]
     fn transaction_done(tx: &IdbTransaction) -> Promise;
     #[wasm_bindgen(js_name = pageNewestFirst)]
-    pub(crate) fn page_newest_first(index: &IdbIndex, offset: f64, limit: f64) -> Promise;
+    pub(crate) fn page_newest_first(
+        source: &JsValue,
+        query: &JsValue,
+        offset: f64,
+        limit: f64,
+    ) -> Promise;
     #[wasm_bindgen(js_name = openDatabase)]
     pub(crate) fn open_database(
         name: &str,
@@ -87,6 +90,23 @@ impl Tx {
     pub fn delete(&self, store: &str, key: &JsValue) -> Result<(), JsValue> {
         self.store(store)?.delete(key)?;
         Ok(())
+    }
+
+    /// Values of `store` within `range`, last key first, at most `limit` of them.
+    pub fn last(&self, store: &str, range: &JsValue, limit: u32) -> Result<JsFuture, JsValue> {
+        Ok(JsFuture::from(page_newest_first(
+            &self.store(store)?.into(),
+            range,
+            0.0,
+            f64::from(limit),
+        )))
+    }
+
+    /// Aborts the transaction: none of its writes happen.
+    pub async fn abort(self) {
+        // Aborting an already-finished transaction throws; either way nothing more is written.
+        let _ = self.tx.abort();
+        let _ = self.done.await;
     }
 
     /// Waits until every queued request is durable, or returns the error that aborted them all.
