@@ -74,7 +74,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::NotFound { id } => write!(f, "session {id:?} not found"),
+            Error::NotFound { id } => write!(f, "session \"{id}\" not found"),
             Error::InvalidInput { message }
             | Error::QuotaExceeded { message }
             | Error::Storage { message }

@@ -2,16 +2,17 @@
 //! It only converts values (camelCase JSON in, JSON out) and maps errors to `SessionError`s; every
 //! behaviour is the Rust store's, which the conformance suite checks.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
-use crate::idb::{IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
+use crate::idb::{to_js, IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
 use crate::manager::SessionManager;
 use crate::model::{CamelMetadata, SessionMetadata};
 
@@ -94,9 +95,73 @@ fn to_js_error(error: Error) -> JsValue {
 }
 
 fn metadata_to_js(meta: SessionMetadata) -> Result<JsValue, Error> {
-    CamelMetadata::from(meta)
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::storage(format!("returning metadata failed: {e}")))
+    to_js(&CamelMetadata::from(meta))
+}
+
+/// Metadata from its JSON text (as `encodeSession` wrote it), field by field, so a wrong value
+/// is named: `session.metadata.turnCount must be a whole number from 0 to 4294967295, got 1.5`.
+fn metadata_from_json(text: &str) -> Result<SessionMetadata, Error> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("session.metadata: {e}")))?;
+    let Value::Object(mut map) = value else {
+        return Err(Error::invalid("session.metadata must be an object"));
+    };
+    let wrong = |name: &str, expected: &str, got: Option<&Value>| {
+        let got = got.map_or_else(|| "nothing".to_owned(), Value::to_string);
+        Error::invalid(format!(
+            "session.metadata.{name} must be {expected}, got {got}"
+        ))
+    };
+    let mut string = |name: &str| match map.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        other => Err(wrong(name, "a string", other.as_ref())),
+    };
+    let id = string("id")?;
+    let agent_name = string("agentName")?;
+    let name = match map.remove("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        other => return Err(wrong("name", "a string or null", other.as_ref())),
+    };
+    let tags = match map.remove("tags") {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, tag)| match tag {
+                Value::String(s) => Ok(s),
+                other => Err(wrong(&format!("tags[{i}]"), "a string", Some(&other))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        other => return Err(wrong("tags", "an array of strings", other.as_ref())),
+    };
+    let mut whole = |name: &str, max: u64| {
+        let value = map.remove(name);
+        match value.as_ref().and_then(Value::as_u64) {
+            Some(n) if n <= max => Ok(n),
+            _ => Err(wrong(
+                name,
+                &format!("a whole number from 0 to {max}"),
+                value.as_ref(),
+            )),
+        }
+    };
+    let safe = crate::rules::MAX_SAFE_INTEGER;
+    let meta = SessionMetadata {
+        id,
+        name,
+        tags,
+        agent_name,
+        created_at: whole("createdAt", safe)? as i64,
+        updated_at: whole("updatedAt", safe)? as i64,
+        turn_count: whole("turnCount", u64::from(u32::MAX))? as u32,
+        total_tokens: whole("totalTokens", safe)?,
+    };
+    if let Some(key) = map.keys().next() {
+        return Err(Error::invalid(format!(
+            "session.metadata has unknown field \"{key}\""
+        )));
+    }
+    Ok(meta)
 }
 
 /// A stored session as a fresh JS object: the stored metadata object as it is, the messages and
@@ -110,7 +175,7 @@ fn parts_to_js(id: &str, parts: StoredParts) -> Result<JsValue, Error> {
     )
     .map_err(|e| {
         Error::storage(format!(
-            "messages of session {id:?} are damaged: {}",
+            "messages of session \"{id}\" are damaged: {}",
             describe_error(&e)
         ))
     })
@@ -122,19 +187,14 @@ fn session_from_js(value: &JsValue) -> Result<(SessionMetadata, Vec<Text>, Text,
     let invalid = |e: JsValue| Error::invalid(describe_error(&e));
     let encoded = encode_session(value, CHUNK_LEN as u32).map_err(invalid)?;
     let field = |name: &str| Reflect::get(&encoded, &JsValue::from_str(name)).unwrap_or_default();
-    let metadata = field("metadata").as_string().unwrap_or_default();
-    let mut de = serde_json::Deserializer::from_str(&metadata);
-    let metadata: CamelMetadata = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        Error::invalid(format!("session.metadata.{path}: {}", e.into_inner()))
-    })?;
+    let metadata = metadata_from_json(&field("metadata").as_string().unwrap_or_default())?;
     let text = |value: JsValue| {
         Text::from_js(value).ok_or_else(|| Error::invalid("session could not be encoded"))
     };
     let chunks: Array = field("chunks").unchecked_into();
     let chunks = chunks.iter().map(text).collect::<Result<Vec<_>, _>>()?;
     let count = field("count").as_f64().unwrap_or(0.0);
-    Ok((metadata.into(), chunks, text(field("state"))?, count as u64))
+    Ok((metadata, chunks, text(field("state"))?, count as u64))
 }
 
 /// A string argument, refusing other types and strings with lone surrogates (never replaced).
@@ -162,9 +222,9 @@ fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
 }
 
 /// A whole number from 0 to `max`, refusing everything else (fractions, NaN, strings, ...).
-fn whole_number(value: &JsValue, what: &str, max: f64) -> Result<f64, Error> {
+fn whole_number(value: &JsValue, what: &str, max: u64) -> Result<u64, Error> {
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n),
+        Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(n as u64),
         _ => Err(Error::invalid(format!(
             "{what} must be a whole number from 0 to {max}, got {}",
             describe(value)
@@ -173,7 +233,7 @@ fn whole_number(value: &JsValue, what: &str, max: f64) -> Result<f64, Error> {
 }
 
 fn count_arg(value: &JsValue, what: &str) -> Result<u32, Error> {
-    whole_number(value, what, f64::from(u32::MAX)).map(|n| n as u32)
+    whole_number(value, what, u64::from(u32::MAX)).map(|n| n as u32)
 }
 
 /// The named fields of an options object (each `undefined` when absent), refusing other fields.
@@ -192,7 +252,9 @@ fn options_arg<const N: usize>(
     for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         let Some(i) = fields.iter().position(|f| *f == key) else {
-            return Err(Error::invalid(format!("{what} has unknown field {key:?}")));
+            return Err(Error::invalid(format!(
+                "{what} has unknown field \"{key}\""
+            )));
         };
         out[i] = Reflect::get(&value, &JsValue::from_str(&key)).map_err(|e| {
             Error::invalid(format!(
@@ -213,9 +275,9 @@ fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)>, Error> {
     if !given {
         return Ok(None);
     }
-    let max = crate::rules::MAX_SAFE_INTEGER as f64;
+    let max = crate::rules::MAX_SAFE_INTEGER;
     let offset = if offset.is_undefined() {
-        0.0
+        0
     } else {
         whole_number(&offset, "offset", max)?
     };
@@ -233,30 +295,41 @@ fn messages_arg(value: &JsValue) -> Result<Vec<Value>, Error> {
         return Err(Error::invalid("messages must be an array"));
     }
     let text = encode_json(value, "messages").map_err(|e| Error::invalid(describe_error(&e)))?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| Error::invalid(format!("messages{}: {}", e.path(), e.inner())))
+    // The text comes from JSON.stringify of checked values, so it parses; map the error anyway.
+    serde_json::from_str(&text).map_err(|e| Error::invalid(format!("messages: {e}")))
 }
 
+/// A short description of a JS value for error messages: numbers as JS writes them.
 fn describe(value: &JsValue) -> String {
+    if value.as_f64().is_some() {
+        let number: &js_sys::Number = value.unchecked_ref();
+        return number
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+    }
     value
-        .as_f64()
-        .map(|n| n.to_string())
-        .or_else(|| value.as_string().map(|s| format!("{s:?}")))
+        .as_string()
+        .map(|s| format!("\"{s}\""))
         .unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
 }
 
-/// Runs `op` on the store as a JS promise, converting its result with `to_js`.
+/// Runs `op` on the store as a JS promise, converting its result with [`IntoJs`].
 fn promise<T, F>(
     store: &Rc<IndexedDbSessionManager>,
     op: impl FnOnce(Rc<IndexedDbSessionManager>) -> F + 'static,
 ) -> Promise
 where
-    F: std::future::Future<Output = Result<T, Error>> + 'static,
+    F: Future<Output = Result<T, Error>> + 'static,
     T: IntoJs,
 {
     let fut = op(store.clone());
-    future_to_promise(async move { fut.await.and_then(IntoJs::into_js).map_err(to_js_error) })
+    to_promise(Box::pin(async move { fut.await.and_then(IntoJs::into_js) }))
+}
+
+/// The one place a result becomes a promise (one instance of the promise machinery, not one per method).
+fn to_promise(fut: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>) -> Promise {
+    future_to_promise(async move { fut.await.map_err(to_js_error) })
 }
 
 /// What a resolved promise carries.
@@ -332,16 +405,14 @@ impl SessionStore {
     /// Opens (or creates) the database `dbName`, by default `"idb-session-store"`.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionStore>")]
     pub fn open(#[wasm_bindgen(js_name = dbName)] db_name: Option<String>) -> Promise {
-        future_to_promise(async move {
+        to_promise(Box::pin(async move {
             let name = db_name.unwrap_or_else(|| DEFAULT_DB_NAME.to_owned());
-            let manager = IndexedDbSessionManager::open(&name)
-                .await
-                .map_err(to_js_error)?;
+            let manager = IndexedDbSessionManager::open(&name).await?;
             Ok(SessionStore {
                 inner: Rc::new(manager),
             }
             .into())
-        })
+        }))
     }
 
     /// Metadata of every session, most recently updated first, or of one page of them with
@@ -379,7 +450,7 @@ impl SessionStore {
             if tokens.is_undefined() {
                 return Ok(0);
             }
-            whole_number(&tokens, "tokens", crate::rules::MAX_SAFE_INTEGER as f64).map(|n| n as u64)
+            whole_number(&tokens, "tokens", crate::rules::MAX_SAFE_INTEGER)
         });
         promise(&self.inner, |m| async move {
             m.append(&id?, messages?, tokens?).await
@@ -475,14 +546,14 @@ impl SessionStore {
     /// resolves with whether it will.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn persist() -> Promise {
-        future_to_promise(async { call_storage("persist").await.map_err(to_js_error) })
+        to_promise(Box::pin(call_storage("persist")))
     }
 
     /// This origin's storage usage and quota in bytes (`navigator.storage.estimate()`).
     #[wasm_bindgen(unchecked_return_type = "Promise<StorageUsage>")]
     pub fn estimate() -> Promise {
-        future_to_promise(async {
-            let estimate = call_storage("estimate").await.map_err(to_js_error)?;
+        to_promise(Box::pin(async {
+            let estimate = call_storage("estimate").await?;
             let number = |key: &str| {
                 Reflect::get(&estimate, &JsValue::from_str(key))
                     .ok()
@@ -497,7 +568,7 @@ impl SessionStore {
                 );
             }
             Ok(out.into())
-        })
+        }))
     }
 
     /// Closes the database connection; later calls reject with code `CLOSED`.

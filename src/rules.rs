@@ -25,7 +25,7 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 pub(crate) fn check_name(name: &str, id: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid(format!(
-            "name of session {id:?} must not be empty (use no name instead)"
+            "name of session \"{id}\" must not be empty (use no name instead)"
         )));
     }
     Ok(())
@@ -34,7 +34,7 @@ pub(crate) fn check_name(name: &str, id: &str) -> Result<()> {
 pub(crate) fn check_tags(tags: &[String], id: &str) -> Result<()> {
     if tags.iter().any(String::is_empty) {
         return Err(Error::invalid(format!(
-            "tags of session {id:?} must not be empty strings"
+            "tags of session \"{id}\" must not be empty strings"
         )));
     }
     Ok(())
@@ -43,7 +43,7 @@ pub(crate) fn check_tags(tags: &[String], id: &str) -> Result<()> {
 fn check_millis(value: i64, field: &str, id: &str) -> Result<()> {
     if value < 0 || value as u64 > MAX_SAFE_INTEGER {
         return Err(Error::invalid(format!(
-            "{field} of session {id:?} must be Unix milliseconds from 0 to {MAX_SAFE_INTEGER}, got {value}"
+            "{field} of session \"{id}\" must be Unix milliseconds from 0 to {MAX_SAFE_INTEGER}, got {value}"
         )));
     }
     Ok(())
@@ -65,7 +65,7 @@ pub(crate) fn check_metadata(meta: &SessionMetadata) -> Result<()> {
     for (i, tag) in meta.tags.iter().enumerate() {
         if meta.tags[..i].contains(tag) {
             return Err(Error::invalid(format!(
-                "tags of session {id:?} list {tag:?} twice"
+                "tags of session \"{id}\" list \"{tag}\" twice"
             )));
         }
     }
@@ -73,7 +73,7 @@ pub(crate) fn check_metadata(meta: &SessionMetadata) -> Result<()> {
     check_millis(meta.updated_at, "updated_at", id)?;
     if meta.total_tokens > MAX_SAFE_INTEGER {
         return Err(Error::invalid(format!(
-            "total_tokens of session {id:?} must be at most {MAX_SAFE_INTEGER}, got {}",
+            "total_tokens of session \"{id}\" must be at most {MAX_SAFE_INTEGER}, got {}",
             meta.total_tokens
         )));
     }
@@ -89,12 +89,12 @@ pub(crate) fn count_turn(meta: &mut SessionMetadata, tokens: u64) -> Result<()> 
         .filter(|t| *t <= MAX_SAFE_INTEGER);
     let Some(total) = total else {
         return Err(Error::invalid(format!(
-            "appending {tokens} tokens to session {id:?} would take total_tokens past {MAX_SAFE_INTEGER}"
+            "appending {tokens} tokens to session \"{id}\" would take total_tokens past {MAX_SAFE_INTEGER}"
         )));
     };
     let Some(turns) = meta.turn_count.checked_add(1) else {
         return Err(Error::invalid(format!(
-            "session {id:?} already has the most turns a u32 counts"
+            "session \"{id}\" already has the most turns a u32 counts"
         )));
     };
     meta.total_tokens = total;

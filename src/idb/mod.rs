@@ -20,11 +20,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
-pub(crate) use self::record::StoredParts;
 use self::record::{
     chunk_key, chunk_texts, chunks_for, chunks_from, damaged, extend_array_text, fingerprint,
-    from_js, json_text, to_js, Digests, SessionRecord,
+    from_js, json_text, Digests, SessionRecord,
 };
+pub(crate) use self::record::{to_js, StoredParts};
 use self::requests::{dom_error, open_database, Pending, Tx};
 pub(crate) use self::schema::CHUNK_LEN;
 use self::schema::{ALL, CHUNKS, CLOCK_KEY, DIGESTS, META, SESSIONS, STATES, UPDATED_AT};
@@ -132,7 +132,7 @@ impl IndexedDbSessionManager {
         drop(upgrade);
         let db: IdbDatabase = opened
             .map_err(
-                |e| match dom_error(&format!("opening database {name:?}"), &e) {
+                |e| match dom_error(&format!("opening database \"{name}\""), &e) {
                     Error::Storage { message } | Error::QuotaExceeded { message } => {
                         Error::Unavailable { message }
                     }
@@ -152,7 +152,7 @@ impl IndexedDbSessionManager {
         let on_change = Closure::<dyn FnMut()>::new(move || {
             if let Some(inner) = weak.upgrade() {
                 inner.close(format!(
-                    "database {:?} was closed because another tab opened a newer version of it; reload to continue",
+                    "database \"{}\" was closed because another tab opened a newer version of it; reload to continue",
                     inner.name
                 ));
             }
@@ -172,7 +172,7 @@ impl IndexedDbSessionManager {
     /// Closes the connection; every later call fails with `CLOSED`. Calls already running finish.
     pub fn close(&self) {
         self.inner.close(format!(
-            "database {:?} was closed by close()",
+            "database \"{}\" was closed by close()",
             self.inner.name
         ));
     }
@@ -225,7 +225,7 @@ impl IndexedDbSessionManager {
     /// Session `id` as stored.
     pub(crate) async fn resume_parts(&self, id: &str) -> Result<StoredParts> {
         rules::check_id(id)?;
-        let doing = format!("resuming session {id:?}");
+        let doing = format!("resuming session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(
             &[SESSIONS, CHUNKS, STATES],
@@ -300,7 +300,7 @@ impl IndexedDbSessionManager {
         basis: Basis,
     ) -> Result<Option<SessionMetadata>> {
         let id = meta.id.as_str();
-        let doing = format!("saving session {id:?}");
+        let doing = format!("saving session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
         let key = JsValue::from_str(id);
@@ -421,7 +421,7 @@ impl IndexedDbSessionManager {
 
     async fn delete_impl(&self, id: &str) -> Result<()> {
         rules::check_id(id)?;
-        let doing = format!("deleting session {id:?}");
+        let doing = format!("deleting session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(
             &[SESSIONS, CHUNKS, STATES, DIGESTS],
@@ -471,7 +471,7 @@ impl IndexedDbSessionManager {
         if let Some(name) = &new_name {
             rules::check_name(name, id)?;
         }
-        let doing = format!("forking session {id:?}");
+        let doing = format!("forking session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let (tx, record, digests, mut clock) = self.load_for_write(id, &doing).await?;
         let chunks = tx
@@ -505,7 +505,7 @@ impl IndexedDbSessionManager {
     /// chunk the cut falls in is parsed.
     pub(crate) async fn rewind_parts(&self, id: &str, turn_index: u32) -> Result<StoredParts> {
         rules::check_id(id)?;
-        let doing = format!("rewinding session {id:?}");
+        let doing = format!("rewinding session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let (tx, mut record, mut digests, mut clock) = self.load_for_write(id, &doing).await?;
         let chunks = tx
@@ -587,7 +587,7 @@ impl IndexedDbSessionManager {
         tokens: u64,
         guess: Option<(Clock, Known)>,
     ) -> Result<Option<SessionMetadata>> {
-        let doing = format!("appending to session {id:?}");
+        let doing = format!("appending to session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
         let (check, record, mut digests, tail, mut clock) = match guess {
@@ -685,7 +685,7 @@ impl IndexedDbSessionManager {
     async fn tag_impl(&self, id: &str, tags: Vec<String>) -> Result<()> {
         rules::check_id(id)?;
         rules::check_tags(&tags, id)?;
-        let doing = format!("tagging session {id:?}");
+        let doing = format!("tagging session \"{id}\"");
         self.update_metadata(id, &doing, |meta| rules::merge_tags(&mut meta.tags, tags))
             .await
     }
@@ -693,7 +693,7 @@ impl IndexedDbSessionManager {
     async fn rename_impl(&self, id: &str, new_name: String) -> Result<()> {
         rules::check_id(id)?;
         rules::check_name(&new_name, id)?;
-        let doing = format!("renaming session {id:?}");
+        let doing = format!("renaming session \"{id}\"");
         self.update_metadata(id, &doing, |meta| meta.name = Some(new_name))
             .await
     }
