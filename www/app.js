@@ -17,9 +17,11 @@ const app = {
 
 /**
  * Runs one user action. A failure is shown with its code and message, never swallowed; the
- * page stays usable. `aria-busy` is set meanwhile (the end-to-end tests wait on it).
+ * page stays usable. `aria-busy` is set meanwhile (the end-to-end tests wait on it), and an
+ * action started meanwhile (a double click on Send) is ignored rather than racing this one.
  */
 async function act(action, fn) {
+  if (document.body.hasAttribute("aria-busy")) return;
   document.body.setAttribute("aria-busy", "true");
   view.clearError();
   try {
@@ -150,11 +152,17 @@ function onSubmit(selector, action, fn) {
 function wire() {
   onSubmit("#create-form", "Create", create);
   onSubmit("#composer", "Send", async (form) => {
-    const text = form.elements.text.value;
+    const box = form.elements.text;
+    const text = box.value;
     if (!text.trim()) return;
-    await send(text);
-    form.elements.text.value = "";
-    form.elements.text.focus();
+    box.value = ""; // cleared now, so what is typed while the turn saves is kept
+    try {
+      await send(text);
+    } catch (error) {
+      if (!box.value) box.value = text; // not lost: the person can send it again
+      throw error;
+    }
+    box.focus();
   });
   $("#composer textarea").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("#composer").requestSubmit();

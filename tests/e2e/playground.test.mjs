@@ -164,6 +164,30 @@ test("create a session and grow it turn by turn with the echo agent", async () =
   await done();
 });
 
+test("a message sent while a turn is saving waits instead of racing it", async () => {
+  const { page, db, done } = await openPlayground();
+  await createSession(page, { name: "eager" });
+  // Both submits in one task, so the second certainly comes while the first is saving.
+  await page.evaluate(() => {
+    const form = document.querySelector("#composer");
+    form.elements.text.value = "first";
+    form.requestSubmit();
+    form.elements.text.value = "second";
+    form.requestSubmit();
+  });
+  await idle(page);
+  assert.deepEqual((await shownMessages(page)).map(([, t]) => t), ["first", "Echo #1: first (1 word)"]);
+  assert.equal(await page.inputValue("#composer textarea"), "second", "the second message is still there to send");
+  await page.click("#composer button[type=submit]");
+  await idle(page);
+  const { sessions } = await stored(page, db);
+  const [session] = Object.values(sessions);
+  assert.deepEqual(session.messages.map((m) => m.content),
+    ["first", "Echo #1: first (1 word)", "second", "Echo #2: second (1 word)"]);
+  assert.equal(session.metadata.turnCount, 2);
+  await done();
+});
+
 test("the sidebar lists sessions newest first and resumes the one picked", async () => {
   const { page, done } = await openPlayground();
   await createSession(page, { name: "first" });
