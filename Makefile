@@ -44,7 +44,7 @@ test-smoke: build
 test-e2e: build
 	$(ENV) node --test tests/e2e/
 
-## `npm pack` of pkg/ installed into fresh apps (plain ESM page, Vite build, webpack 5 build) in a
+## `npm pack` of pkg/ installed into fresh apps (plain ESM page, Vite build and dev server, webpack 5) in a
 ## temporary directory, each run in headless Chromium; the example TypeScript checked against it.
 test-package: build
 	$(ENV) node --test tests/package/
