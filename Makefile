@@ -5,19 +5,23 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8080
 
-.PHONY: setup build serve test lint test-native test-browser test-smoke bench clean
+.PHONY: setup build serve test lint test-native test-browser test-smoke test-e2e test-package bench clean
 
 setup:
 	bash scripts/setup.sh
 
-## pkg/: the npm package (ES module for browsers without a bundler), optimized by wasm-opt.
+## pkg/: the npm package, optimized by wasm-opt: the --target web build (ES module for browsers
+## without a bundler, and Vite) plus the --target bundler glue as the subpath
+## `idb-session-store/bundler`, sharing one wasm (scripts/package.mjs).
 build: setup
 	$(ENV) wasm-pack build --release --target web --out-dir pkg
+	$(ENV) wasm-pack build --release --target bundler --out-dir pkg-bundler
+	$(ENV) node scripts/package.mjs
 
 serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
-test: setup lint test-native test-browser test-smoke
+test: setup lint test-native test-browser test-smoke test-e2e test-package
 
 lint:
 	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check
@@ -36,9 +40,18 @@ test-browser:
 test-smoke: build
 	$(ENV) node --test tests/smoke/
 
+## The playground (www/) driven as a person would in headless Chromium; screenshots in test-results/.
+test-e2e: build
+	$(ENV) node --test tests/e2e/
+
+## `npm pack` of pkg/ installed into fresh apps (plain ESM page, Vite build and dev server, webpack 5) in a
+## temporary directory, each run in headless Chromium; the example TypeScript checked against it.
+test-package: build
+	$(ENV) node --test tests/package/
+
 ## Ours against Dexie 4 and raw IndexedDB in headless Chromium; prints the table (see BENCHMARKS.md).
 bench: build
 	$(ENV) node bench/run.mjs
 
 clean:
-	rm -rf target pkg test-results
+	rm -rf target pkg pkg-bundler test-results

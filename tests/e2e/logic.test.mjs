@@ -1,0 +1,51 @@
+// The playground's pure helpers, in node: token counts, turn arithmetic for rewind, relative time.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { countTurns, echoTurn, estimateTokens, messagesBeforeTurn, sumTokens } from "../../www/echo-agent.js";
+import { relativeTime } from "../../www/view.js";
+
+test("token estimate: about 4 characters a token, code points not UTF-16 units", () => {
+  assert.equal(estimateTokens(""), 0);
+  assert.equal(estimateTokens("a"), 1);
+  assert.equal(estimateTokens("abcd"), 1);
+  assert.equal(estimateTokens("abcde"), 2);
+  assert.equal(estimateTokens("😀😀😀😀"), 1);
+});
+
+test("echo turns number themselves from the state and add up", () => {
+  const one = echoTurn("hi there", null);
+  assert.deepEqual(one.messages, [
+    { role: "user", content: "hi there", tokens: 2 },
+    { role: "assistant", content: "Echo #1: hi there (2 words)", tokens: 7 },
+  ]);
+  assert.deepEqual(one.state, { agent: "echo", turns: 1 });
+  const two = echoTurn("x", one.state);
+  assert.equal(two.messages[1].content, "Echo #2: x (1 word)");
+  const all = [...one.messages, ...two.messages];
+  assert.equal(countTurns(all), 2);
+  assert.equal(sumTokens(all), 2 + 7 + 1 + 5);
+  assert.equal(sumTokens([{ tokens: 1.5 }, "text", null, { tokens: 3 }]), 3, "only whole token counts add");
+});
+
+test("rewind targets: the messages before the next user message", () => {
+  const u = (c) => ({ role: "user", content: c });
+  const a = (c) => ({ role: "assistant", content: c });
+  const history = [u("1"), a("1"), u("2"), a("2"), a("2b"), u("3")];
+  assert.equal(messagesBeforeTurn(history, 0), 0);
+  assert.equal(messagesBeforeTurn(history, 1), 2);
+  assert.equal(messagesBeforeTurn(history, 2), 5, "a turn keeps every reply it had");
+  assert.equal(messagesBeforeTurn(history, 3), 6);
+  assert.equal(messagesBeforeTurn(history, 9), 6);
+  assert.equal(countTurns(history), 3);
+});
+
+test("relative times", () => {
+  const now = Date.UTC(2026, 0, 10, 12);
+  assert.equal(relativeTime(now, now), "just now");
+  assert.equal(relativeTime(now + 5000, now), "just now", "a clock a little ahead is not the future");
+  assert.equal(relativeTime(now - 44_000, now), "just now");
+  assert.equal(relativeTime(now - 5 * 60_000, now), "5 min ago");
+  assert.equal(relativeTime(now - 3 * 3600_000, now), "3 h ago");
+  assert.equal(relativeTime(now - 2 * 86400_000, now), "2 d ago");
+  assert.equal(relativeTime(now - 30 * 86400_000, now), new Date(now - 30 * 86400_000).toLocaleDateString());
+});
