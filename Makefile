@@ -14,6 +14,7 @@ setup:
 ## without a bundler, and Vite) plus the --target bundler glue as the subpath
 ## `idb-session-store/bundler`, sharing one wasm (scripts/package.mjs).
 build: setup
+	rm -rf pkg pkg-bundler
 	$(ENV) wasm-pack build --release --target web --out-dir pkg
 	$(ENV) wasm-pack build --release --target bundler --out-dir pkg-bundler
 	$(ENV) node scripts/package.mjs

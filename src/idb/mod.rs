@@ -447,23 +447,33 @@ impl IndexedDbSessionManager {
         tx.done().await.map_err(fail)
     }
 
-    /// Opens a read-write transaction over every store and reads session `id`'s record, its
-    /// digests and the clock.
-    async fn load_for_write(
-        &self,
-        id: &str,
-        doing: &str,
-    ) -> Result<(Tx, SessionRecord, Digests, Clock)> {
+    /// Opens a read-write transaction over every store and reads all of session `id` (record,
+    /// digests, chunk texts, state text) and the clock, in one round trip.
+    async fn load_for_write(&self, id: &str, doing: &str) -> Result<Loaded> {
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, doing)?;
         let key = JsValue::from_str(id);
         let record = tx.get(SESSIONS, &key).map_err(fail)?;
         let digests = tx.get(DIGESTS, &key).map_err(fail)?;
         let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let record = found(id, record.result().await.map_err(fail)?)?;
+        let chunks = tx
+            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
+            .map_err(fail)?;
+        let state = tx.get(STATES, &key).map_err(fail)?;
+        let record: SessionRecord = found(id, record.result().await.map_err(fail)?)?;
         let digests = optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
         let clock = optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        Ok((tx, record, digests, clock))
+        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+        let state = state.result().await.map_err(fail)?;
+        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
+        Ok(Loaded {
+            tx,
+            record,
+            digests,
+            clock,
+            chunks,
+            state,
+        })
     }
 
     async fn fork_impl(&self, id: &str, new_name: Option<String>) -> Result<SessionMetadata> {
@@ -473,14 +483,14 @@ impl IndexedDbSessionManager {
         }
         let doing = format!("forking session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let (tx, record, digests, mut clock) = self.load_for_write(id, &doing).await?;
-        let chunks = tx
-            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
-            .map_err(fail)?;
-        let state = tx.get(STATES, &JsValue::from_str(id)).map_err(fail)?;
-        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
-        let state = state.result().await.map_err(fail)?;
-        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
+        let Loaded {
+            tx,
+            record,
+            digests,
+            mut clock,
+            chunks,
+            state,
+        } = self.load_for_write(id, &doing).await?;
         let stamp = clock.tick(rules::now_ms());
         let mut meta = record.metadata();
         meta.id = uuid::Uuid::new_v4().to_string();
@@ -507,15 +517,15 @@ impl IndexedDbSessionManager {
         rules::check_id(id)?;
         let doing = format!("rewinding session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let (tx, mut record, mut digests, mut clock) = self.load_for_write(id, &doing).await?;
-        let chunks = tx
-            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
-            .map_err(fail)?;
-        let state = tx.get(STATES, &JsValue::from_str(id)).map_err(fail)?;
-        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
-        let state = state.result().await.map_err(fail)?;
+        let Loaded {
+            tx,
+            mut record,
+            mut digests,
+            mut clock,
+            chunks,
+            state,
+        } = self.load_for_write(id, &doing).await?;
         let count = record.message_count as usize;
-        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
         let keep = count.min(turn_index as usize);
         let kept_chunks = chunks_for(keep);
         if keep < count {
@@ -697,6 +707,16 @@ impl IndexedDbSessionManager {
         self.update_metadata(id, &doing, |meta| meta.name = Some(new_name))
             .await
     }
+}
+
+/// A whole session read inside a read-write transaction, with the clock.
+struct Loaded {
+    tx: Tx,
+    record: SessionRecord,
+    digests: Digests,
+    clock: Clock,
+    chunks: Array,
+    state: JsValue,
 }
 
 /// What a save builds on.

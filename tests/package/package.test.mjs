@@ -108,10 +108,10 @@ function checkRoundTrip(r) {
   assert.deepEqual(r.listedAfter.map((m) => m.id), [r.id]);
 }
 
-test("the tarball holds the web build, the bundler build, types, snippets and README", async () => {
+test("the tarball holds the web build, the bundler build, types, snippets, README and LICENSE", async () => {
   const files = packed.files.map((f) => f.path).sort();
   assert.deepEqual(files.filter((f) => !f.startsWith("snippets/")), [
-    "README.md", "bundler.d.ts", "bundler.js", "idb_session_store.d.ts", "idb_session_store.js",
+    "LICENSE", "README.md", "bundler.d.ts", "bundler.js", "idb_session_store.d.ts", "idb_session_store.js",
     "idb_session_store_bg.js", "idb_session_store_bg.wasm", "idb_session_store_bg.wasm.d.ts", "package.json",
   ]);
   // Every module the package imports is in it (wasm-pack's own "files" left the snippets out).

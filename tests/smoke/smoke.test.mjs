@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, writeFile, mkdtemp } from "node:fs/promises";
+import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -366,6 +366,8 @@ void main;
     await promisify(execFile)(tsc, args);
   } catch (e) {
     assert.fail(`tsc --strict failed:\n${e.stdout}${e.stderr}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
