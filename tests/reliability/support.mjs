@@ -1,12 +1,30 @@
 // Shared set-up for the reliability tests: one served origin and Chromium per test file, pages
 // that share one browser context (so they share IndexedDB, like tabs), and in-page calls.
-import { startSite } from "../support/browser.mjs";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../support/browser.mjs";
+import { serve } from "../../scripts/serve.mjs";
 
 export const PAGE = "/tests/reliability/page.html";
 
-/** Starts the site; returns it with `tabs(n)`, which opens n pages in a fresh shared context. */
-export async function startOrigin() {
-  const site = await startSite();
+/**
+ * Serves the repository (answering cross-origin loads too if `cors`) and starts Chromium (with
+ * `args` added to the usual ones); returns
+ * `{ base, browser, close, newContext, tab, tabs }`, where `tabs(n)` opens n pages in a fresh
+ * shared context.
+ */
+export async function startOrigin({ args = [], cors = false } = {}) {
+  const server = await serve({ port: 0 });
+  // For pages with an opaque origin (sandboxed frames), whose every load is cross-origin.
+  if (cors) server.prependListener("request", (_req, res) => res.setHeader("access-control-allow-origin", "*"));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...args] });
+  const site = {
+    base: `http://127.0.0.1:${server.address().port}`,
+    browser,
+    async close() {
+      await browser.close();
+      await new Promise((done) => server.close(done));
+    },
+  };
   site.newContext = () => site.browser.newContext();
   site.tab = async (context) => {
     const page = await context.newPage();
