@@ -1,6 +1,7 @@
 // Strict encoding of values handed in from JS. JSON.stringify alone would silently drop or change
 // what JSON cannot hold (functions, symbols, undefined in arrays and array holes, NaN, Infinity,
-// -0, Dates, Maps, class instances); here each of those is refused, naming where it was found.
+// -0, Dates, Maps, class instances, objects with toJSON); here each of those is refused, naming
+// where it was found.
 // Cycles, BigInts and throwing getters make JSON.stringify throw, which is refused the same way.
 
 function problem(value) {
@@ -63,7 +64,10 @@ export function encodeJson(value, what) {
     const raw = this[key];
     const holderIsArray = Array.isArray(this);
     if (raw === undefined && !holderIsArray && key !== "") return undefined;
-    const why = problem(raw);
+    let why = problem(raw);
+    if (why === null && raw !== encoded && typeof raw === "object" && raw !== null) {
+      why = "an object with a toJSON method, which JSON would replace by what it returns";
+    }
     if (why !== null) {
       bad = { holder: this, key: holderIsArray ? `[${key}]` : key, why };
       throw bad;
