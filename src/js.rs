@@ -58,6 +58,10 @@ extern "C" {
     fn encode_json(value: &JsValue, what: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = isWellFormedString)]
     fn is_well_formed_string(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = isRecord)]
+    fn is_record(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = copyArray, catch)]
+    fn copy_array(value: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// Metadata as JS sees it: camelCase, and no field it does not know.
@@ -173,7 +177,7 @@ fn session_to_js(session: Session) -> Result<JsValue, Error> {
 }
 
 fn session_from_js(value: &JsValue) -> Result<Session, Error> {
-    if !value.is_object() || Array::is_array(value) {
+    if !is_record(value) {
         return Err(Error::invalid(
             "session must be an object with metadata, messages and state",
         ));
@@ -211,10 +215,12 @@ fn string_arg(value: &JsValue, what: &str) -> Result<String, Error> {
 }
 
 fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
-    if !Array::is_array(value) {
+    let tags = copy_array(value)
+        .map_err(|e| Error::invalid(format!("tags cannot be read: {}", describe_error(&e))))?;
+    if tags.is_null() {
         return Err(Error::invalid("tags must be an array of strings"));
     }
-    let tags: Array = value.clone().unchecked_into();
+    let tags: Array = tags.unchecked_into();
     (0..tags.length())
         .map(|i| string_arg(&tags.get(i), &format!("tags[{i}]")))
         .collect()

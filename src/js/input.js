@@ -94,3 +94,20 @@ export function isWellFormedString(value) {
   if (typeof value.isWellFormed === "function") return value.isWellFormed();
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/.test(value);
 }
+
+/** Whether `value` is an object and not an array; false, not a throw, for a revoked Proxy. */
+export function isRecord(value) {
+  try {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A plain copy of the array `value`, or null if it is not one. Throws what reading it throws
+ * (a revoked Proxy, a length trap, an index getter), for the caller to refuse.
+ */
+export function copyArray(value) {
+  return Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => value[i]) : null;
+}
