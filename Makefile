@@ -33,9 +33,10 @@ lint:
 test-native:
 	$(ENV) cargo test
 
-## The conformance suite and IndexedDB tests in headless Chromium.
+## The conformance suite, IndexedDB tests and the model-based soak (tests/soak.rs, about a minute)
+## in headless Chromium. The runner's limit is per test binary, so it is raised for the soak.
 test-browser:
-	$(ENV) wasm-pack test --headless --chrome
+	$(ENV) WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --chrome
 
 ## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
 test-smoke: build

@@ -79,6 +79,10 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = isWellFormedString)]
     fn is_well_formed_string(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = copyArray, catch)]
+    fn copy_array(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = readOptions, catch)]
+    fn read_options(value: &JsValue, what: &str, fields: &Array) -> Result<Array, JsValue>;
 }
 
 /// The one place a Rust [`Error`] becomes a JS `Error` with `name = "SessionError"` and `code`.
@@ -211,11 +215,14 @@ fn string_arg(value: &JsValue, what: &str) -> Result<String, Error> {
     Ok(value.as_string().unwrap_or_default())
 }
 
+/// Tags from JS, copied in JS first so an array that throws when read is refused, not thrown.
 fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
-    if !Array::is_array(value) {
+    let tags = copy_array(value)
+        .map_err(|e| Error::invalid(format!("tags cannot be read: {}", describe_error(&e))))?;
+    if tags.is_null() {
         return Err(Error::invalid("tags must be an array of strings"));
     }
-    let tags: Array = value.clone().unchecked_into();
+    let tags: Array = tags.unchecked_into();
     (0..tags.length())
         .map(|i| string_arg(&tags.get(i), &format!("tags[{i}]")))
         .collect()
@@ -237,33 +244,16 @@ fn count_arg(value: &JsValue, what: &str) -> Result<u32, Error> {
 }
 
 /// The named fields of an options object (each `undefined` when absent), refusing other fields.
+/// Read in JS, where a throwing getter or a revoked Proxy becomes `INVALID_INPUT`, not a throw.
 fn options_arg<const N: usize>(
     value: Option<JsValue>,
     what: &str,
     fields: [&str; N],
 ) -> Result<[JsValue; N], Error> {
-    let mut out = [(); N].map(|()| JsValue::UNDEFINED);
-    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else {
-        return Ok(out);
-    };
-    if !value.is_object() || Array::is_array(&value) {
-        return Err(Error::invalid(format!("{what} must be an object")));
-    }
-    for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        let Some(i) = fields.iter().position(|f| *f == key) else {
-            return Err(Error::invalid(format!(
-                "{what} has unknown field \"{key}\""
-            )));
-        };
-        out[i] = Reflect::get(&value, &JsValue::from_str(&key)).map_err(|e| {
-            Error::invalid(format!(
-                "{what}.{key} cannot be read: {}",
-                describe_error(&e)
-            ))
-        })?;
-    }
-    Ok(out)
+    let names: Array = fields.iter().map(|f| JsValue::from_str(f)).collect();
+    let read = read_options(&value.unwrap_or_default(), what, &names)
+        .map_err(|e| Error::invalid(describe_error(&e)))?;
+    Ok(std::array::from_fn(|i| read.get(i as u32)))
 }
 
 /// `{ offset, limit }` of `list()`, or `None` for the whole list.
@@ -291,10 +281,13 @@ fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)>, Error> {
 
 /// The messages of `append()`: an array of JSON values.
 fn messages_arg(value: &JsValue) -> Result<Vec<Value>, Error> {
-    if !Array::is_array(value) {
+    let messages = copy_array(value)
+        .map_err(|e| Error::invalid(format!("messages cannot be read: {}", describe_error(&e))))?;
+    if messages.is_null() {
         return Err(Error::invalid("messages must be an array"));
     }
-    let text = encode_json(value, "messages").map_err(|e| Error::invalid(describe_error(&e)))?;
+    let text =
+        encode_json(&messages, "messages").map_err(|e| Error::invalid(describe_error(&e)))?;
     // The text comes from JSON.stringify of checked values, so it parses; map the error anyway.
     serde_json::from_str(&text).map_err(|e| Error::invalid(format!("messages: {e}")))
 }

@@ -1,7 +1,7 @@
 // Conversions between JS values and the JSON text the store keeps. Encoding is strict:
 // JSON.stringify alone would silently drop or change what JSON cannot hold (functions, symbols,
-// undefined in arrays and array holes, NaN, Infinity, -0, Dates, Maps, class instances, lone
-// surrogates); here each of those is refused, naming where it was found. Cycles, BigInts and
+// undefined in arrays and array holes, NaN, Infinity, -0, Dates, Maps, class instances, objects
+// with toJSON, lone surrogates); here each of those is refused, naming where it was found. Cycles, BigInts and
 // throwing getters make JSON.stringify throw, which is refused the same way.
 
 function problem(value) {
@@ -64,7 +64,10 @@ function strictJson(value, where) {
     const raw = this[key];
     const inArray = Array.isArray(this);
     if (raw === undefined && !inArray && key !== "") return undefined;
-    const why = problem(raw) ?? (inArray || key.isWellFormed() ? null : "a key with a lone surrogate");
+    let why = problem(raw) ?? (inArray || key.isWellFormed() ? null : "a key with a lone surrogate");
+    if (why === null && raw !== encoded && typeof raw === "object" && raw !== null) {
+      why = "an object with a toJSON method, which JSON would replace by what it returns";
+    }
     if (why !== null) {
       bad = { holder: this, key, why };
       throw bad;
@@ -145,4 +148,25 @@ export function assembleSession(metadata, chunks, state, expected) {
 /** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
 export function isWellFormedString(value) {
   return typeof value === "string" && value.isWellFormed();
+}
+
+/**
+ * A plain copy of the array `value`, or null if it is not one. Throws what reading it throws
+ * (a revoked Proxy, a length trap, an index getter), for the caller to refuse.
+ */
+export function copyArray(value) {
+  return Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => value[i]) : null;
+}
+
+/**
+ * The values of `fields` in the options object `value` (undefined where absent), refusing
+ * anything but a plain object with those fields. Absent options (undefined, null) give [].
+ */
+export function readOptions(value, what, fields) {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== "object" || Array.isArray(value)) throw invalid(`${what} must be an object`);
+  for (const key of Object.keys(value)) {
+    if (!fields.includes(key)) throw invalid(`${what} has unknown field ${JSON.stringify(key)}`);
+  }
+  return fields.map((field) => value[field]);
 }

@@ -1,0 +1,46 @@
+// Raw IndexedDB access for the reliability tests, in the page, bypassing the store: dump every
+// object store exactly (layout, keys, values) and write a fixture with the frozen v1 layout.
+
+export function req(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** Every object store of database `name`, raw: layout, keys and values, in key order. */
+export async function dumpDatabase(name) {
+  const db = await req(indexedDB.open(name));
+  try {
+    const names = [...db.objectStoreNames];
+    const out = { version: db.version, stores: {} };
+    if (names.length === 0) return out;
+    const tx = db.transaction(names, "readonly");
+    const pending = names.map((n) => {
+      const store = tx.objectStore(n);
+      const indexes = [...store.indexNames].map((i) => {
+        const index = store.index(i);
+        return { name: i, keyPath: index.keyPath, unique: index.unique, multiEntry: index.multiEntry };
+      });
+      return Promise.all([req(store.getAllKeys()), req(store.getAll())]).then(([keys, values]) => {
+        out.stores[n] = { keyPath: store.keyPath, autoIncrement: store.autoIncrement, indexes, keys, values };
+      });
+    });
+    await Promise.all(pending);
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** The same dump as one string, for byte-for-byte comparison. */
+export async function dumpText(name) {
+  return JSON.stringify(await dumpDatabase(name));
+}
