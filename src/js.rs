@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::idb::{to_js, IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
 use crate::manager::SessionManager;
 use crate::model::{CamelMetadata, SessionMetadata};
+use crate::rules::MAX_DEPTH;
 
 /// Database name `SessionStore.open()` uses when given none.
 const DEFAULT_DB_NAME: &str = "idb-session-store";
@@ -66,10 +67,14 @@ export interface SessionError extends Error {
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = encodeJson, catch)]
-    fn encode_json(value: &JsValue, what: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = encodeJsonArray, catch)]
+    fn encode_json_array(values: &JsValue, what: &str, max_depth: u32) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = encodeSession, catch)]
-    fn encode_session(session: &JsValue, chunk_len: u32) -> Result<JsValue, JsValue>;
+    fn encode_session(
+        session: &JsValue,
+        chunk_len: u32,
+        max_depth: u32,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = assembleSession, catch)]
     fn assemble_session(
         metadata: &JsValue,
@@ -189,7 +194,7 @@ fn parts_to_js(id: &str, parts: StoredParts) -> Result<JsValue, Error> {
 /// number of messages.
 fn session_from_js(value: &JsValue) -> Result<(SessionMetadata, Vec<Text>, Text, u64), Error> {
     let invalid = |e: JsValue| Error::invalid(describe_error(&e));
-    let encoded = encode_session(value, CHUNK_LEN as u32).map_err(invalid)?;
+    let encoded = encode_session(value, CHUNK_LEN as u32, MAX_DEPTH as u32).map_err(invalid)?;
     let field = |name: &str| Reflect::get(&encoded, &JsValue::from_str(name)).unwrap_or_default();
     let metadata = metadata_from_json(&field("metadata").as_string().unwrap_or_default())?;
     let text = |value: JsValue| {
@@ -286,8 +291,8 @@ fn messages_arg(value: &JsValue) -> Result<Vec<Value>, Error> {
     if messages.is_null() {
         return Err(Error::invalid("messages must be an array"));
     }
-    let text =
-        encode_json(&messages, "messages").map_err(|e| Error::invalid(describe_error(&e)))?;
+    let text = encode_json_array(&messages, "messages", MAX_DEPTH as u32)
+        .map_err(|e| Error::invalid(describe_error(&e)))?;
     // The text comes from JSON.stringify of checked values, so it parses; map the error anyway.
     serde_json::from_str(&text).map_err(|e| Error::invalid(format!("messages: {e}")))
 }

@@ -19,3 +19,4 @@ pub use js::SessionStore;
 pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
 pub use memory::InMemorySessionManager;
 pub use model::{Session, SessionMetadata};
+pub use rules::MAX_DEPTH;

@@ -165,6 +165,7 @@ impl SessionManager for InMemorySessionManager {
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         self.run(|state| {
             let mut meta = state.get(session_id)?.metadata.clone();
+            rules::check_messages(&messages, session_id)?;
             rules::count_turn(&mut meta, tokens)?;
             let session = state.touch(session_id)?;
             session.metadata.turn_count = meta.turn_count;

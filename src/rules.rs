@@ -2,12 +2,18 @@
 //! Stores call these instead of re-deciding them, so they behave alike by construction.
 
 use crate::error::{Error, Result};
+use serde_json::Value;
+
 use crate::model::{Session, SessionMetadata};
 
 /// The largest integer a JS number (and so IndexedDB) holds exactly: 2^53 - 1.
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Longest session id accepted, in bytes; ids are IndexedDB keys and appear in every index entry.
 pub(crate) const MAX_ID_BYTES: usize = 512;
+/// Deepest nesting of arrays and objects in one message or in the state (`[1]` is 1 deep). The
+/// IndexedDB store keeps JSON text, and its parser reads no deeper than 128 levels: a limit well
+/// inside that keeps every accepted session readable, in every store alike.
+pub const MAX_DEPTH: usize = 100;
 
 pub(crate) fn check_id(id: &str) -> Result<()> {
     if id.is_empty() {
@@ -51,7 +57,36 @@ fn check_millis(value: i64, field: &str, id: &str) -> Result<()> {
 
 /// Everything `save` refuses, checked before anything is written.
 pub(crate) fn check_session(session: &Session) -> Result<()> {
-    check_metadata(&session.metadata)
+    check_metadata(&session.metadata)?;
+    check_messages(&session.messages, &session.metadata.id)?;
+    check_depth(&session.state, "state", &session.metadata.id)
+}
+
+/// Refuses messages nested deeper than [`MAX_DEPTH`].
+pub(crate) fn check_messages(messages: &[Value], id: &str) -> Result<()> {
+    for (i, message) in messages.iter().enumerate() {
+        check_depth(message, &format!("messages[{i}]"), id)?;
+    }
+    Ok(())
+}
+
+fn check_depth(value: &Value, what: &str, id: &str) -> Result<()> {
+    // Iterative, so a hostile value cannot overflow the stack.
+    let mut pending = vec![(value, 0usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth + 1 > MAX_DEPTH {
+            return Err(Error::invalid(format!(
+                "{what} of session \"{id}\" is nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
 }
 
 /// Everything `save` refuses in metadata.

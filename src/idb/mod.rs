@@ -888,9 +888,10 @@ impl SessionManager for IndexedDbSessionManager {
         tokens: u64,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         let id = session_id.to_owned();
-        // Encode now: the future owns text, not the caller's values.
-        let texts = messages.iter().map(json_text).collect();
-        Box::pin(async move { self.append_impl(&id, texts, tokens).await })
+        // Check and encode now: the future owns text, not the caller's values.
+        let texts = rules::check_messages(&messages, session_id)
+            .map(|()| messages.iter().map(json_text).collect());
+        Box::pin(async move { self.append_impl(&id, texts?, tokens).await })
     }
 }
 

@@ -55,11 +55,13 @@ function pathTo(root, target, path, seen = new Set()) {
 
 /**
  * JSON text of `value`, or an InvalidInput error naming the first value JSON would not keep
- * exactly: `where(holder, key)` names its location. Object properties whose value is undefined
- * are omitted, as an absent optional property; everywhere else undefined is refused.
+ * exactly, or nested deeper than `maxDepth` arrays and objects: `where(holder, key)` names its
+ * location. Object properties whose value is undefined are omitted, as an absent optional
+ * property; everywhere else undefined is refused.
  */
-function strictJson(value, where) {
+function strictJson(value, where, maxDepth) {
   let bad = null;
+  const depths = new Map();
   const check = function (key, encoded) {
     const raw = this[key];
     const inArray = Array.isArray(this);
@@ -67,6 +69,11 @@ function strictJson(value, where) {
     let why = problem(raw) ?? (inArray || key.isWellFormed() ? null : "a key with a lone surrogate");
     if (why === null && raw !== encoded && typeof raw === "object" && raw !== null) {
       why = "an object with a toJSON method, which JSON would replace by what it returns";
+    }
+    if (why === null && typeof raw === "object" && raw !== null) {
+      const depth = (depths.get(this) ?? 0) + 1;
+      if (depth > maxDepth) why = `nested deeper than ${maxDepth} levels`;
+      else depths.set(raw, depth);
     }
     if (why !== null) {
       bad = { holder: this, key, why };
@@ -93,16 +100,20 @@ function locator(root, name, rootHolder = null, rootPath = name) {
   };
 }
 
-/** JSON text of any value named `what` (e.g. "messages"), refusing what JSON would change. */
-export function encodeJson(value, what) {
-  return strictJson(value, locator(value, what));
+/**
+ * JSON text of the array `values` named `what` (e.g. "messages"), refusing what JSON would
+ * change and elements nested deeper than `maxDepth`.
+ */
+export function encodeJsonArray(values, what, maxDepth) {
+  return strictJson(values, locator(values, what), maxDepth + 1);
 }
 
 /**
  * A session object encoded for storage: its metadata as JSON text, its messages as JSON array
- * texts of `chunkLen` messages each, its state as JSON text, and its number of messages.
+ * texts of `chunkLen` messages each, its state as JSON text, and its number of messages; no
+ * message or state nested deeper than `maxDepth`.
  */
-export function encodeSession(session, chunkLen) {
+export function encodeSession(session, chunkLen, maxDepth) {
   if (session === null || typeof session !== "object" || Array.isArray(session)) {
     throw invalid("session must be an object with metadata, messages and state");
   }
@@ -122,12 +133,12 @@ export function encodeSession(session, chunkLen) {
     const chunk = messages.slice(start, start + chunkLen);
     const where = (holder, key) =>
       holder === chunk ? `session.messages[${start + Number(key)}]` : locator(messages, "session.messages")(holder, key);
-    chunks.push(strictJson(chunk, where));
+    chunks.push(strictJson(chunk, where, maxDepth + 1));
   }
   return {
-    metadata: strictJson(metadata, locator(metadata, "session.metadata")),
+    metadata: strictJson(metadata, locator(metadata, "session.metadata"), 2),
     chunks,
-    state: strictJson(state, locator(state, "session.state")),
+    state: strictJson(state, locator(state, "session.state"), maxDepth),
     count: messages.length,
   };
 }

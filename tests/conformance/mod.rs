@@ -2,7 +2,7 @@
 //! runs it against the in-memory store; `tests/web.rs` runs it in a browser against the in-memory
 //! store and the IndexedDB store. `for_each_case!` lists every case, so no runner can skip one.
 
-use idb_session_store::{Error, Session, SessionManager, SessionMetadata};
+use idb_session_store::{Error, Session, SessionManager, SessionMetadata, MAX_DEPTH};
 use serde_json::{json, Value};
 
 /// Calls `$run! { case, case, ... }` with every case of the suite.
@@ -33,6 +33,7 @@ macro_rules! for_each_case {
             append_adds_a_turn_after_the_history,
             append_refuses_unknown_ids_and_overflow,
             list_page_returns_slices_of_list,
+            nesting_past_max_depth_is_refused,
         }
     };
 }
@@ -621,4 +622,28 @@ pub async fn list_page_returns_slices_of_list(m: &impl SessionManager) {
         let expected: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
         assert_eq!(page, expected, "page offset {offset} limit {limit}");
     }
+}
+
+/// A value `depth` arrays and objects deep, alternating.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!("leaf"), |v, i| if i % 2 == 0 { json!([v]) } else { json!({ "k": v }) })
+}
+
+pub async fn nesting_past_max_depth_is_refused(m: &impl SessionManager) {
+    let mut s = session("deep", 1);
+    s.messages = vec![nested(MAX_DEPTH)];
+    s.state = nested(MAX_DEPTH);
+    m.save(&s).await.unwrap();
+    let back = m.resume(&s.metadata.id).await.unwrap();
+    assert_eq!((&back.messages, &back.state), (&s.messages, &s.state), "the deepest allowed reads back");
+    let before = snapshot(m).await;
+    let mut deeper = s.clone();
+    deeper.messages.push(nested(MAX_DEPTH + 1));
+    let e = assert_code(m.save(&deeper).await, "INVALID_INPUT");
+    assert!(e.to_string().contains("messages[1]"), "{e}");
+    let mut deeper = s.clone();
+    deeper.state = json!({ "wrapped": nested(MAX_DEPTH) });
+    assert_code(m.save(&deeper).await, "INVALID_INPUT");
+    assert_code(m.append(&s.metadata.id, vec![nested(MAX_DEPTH + 1)], 0).await, "INVALID_INPUT");
+    assert_eq!(snapshot(m).await, before);
 }

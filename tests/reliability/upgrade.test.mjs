@@ -69,7 +69,7 @@ test("an old connection closes when another tab opens a newer version", async ()
   }, dbName);
   assert.equal(upgraded.version, 2);
   assert.equal(upgraded.blocked, false, "the old tab blocked the upgrade instead of closing");
-  assert.equal(upgraded.kept.name, "n");
+  assert.equal(upgraded.kept.metadata.name, "n");
   const later = await run(oldTab, async ({ SessionStore }, _raw, dbName) => {
     const grab = (p) => p.then(() => "resolved", (e) => `${e.name} ${e.code}: ${e.message}`);
     return {
