@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8080
 
-.PHONY: setup build serve test lint test-native test-browser test-smoke clean
+.PHONY: setup build serve test lint test-native test-browser test-smoke test-reliability clean
 
 setup:
 	bash scripts/setup.sh
@@ -17,7 +17,7 @@ build: setup
 serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
-test: setup lint test-native test-browser test-smoke
+test: setup lint test-native test-browser test-smoke test-reliability
 
 lint:
 	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check
@@ -36,6 +36,12 @@ test-browser:
 ## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
 test-smoke: build
 	$(ENV) node --test tests/smoke/
+
+## The threats in RELIABILITY.md, in headless Chromium through the built package: many tabs,
+## crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a time,
+## so the crash timings are not disturbed by another browser.
+test-reliability: build
+	$(ENV) node --test --test-concurrency=1 tests/reliability/
 
 clean:
 	rm -rf target pkg test-results
