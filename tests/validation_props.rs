@@ -128,7 +128,11 @@ fn snapshot(store: &InMemorySessionManager) -> Vec<Session> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // At least 512 cases each; PROPTEST_CASES raises it.
+    #![proptest_config(ProptestConfig {
+        cases: ProptestConfig::default().cases.max(512),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn save_accepts_exactly_what_the_rules_allow(s in session()) {
