@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8080
 
-.PHONY: setup build serve test lint test-native test-browser test-smoke test-e2e test-package bench clean
+.PHONY: setup build serve test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -22,7 +22,7 @@ build: setup
 serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
-test: setup lint test-native test-browser test-smoke test-e2e test-package
+test: setup lint test-native test-browser test-smoke test-e2e test-package test-reliability
 
 lint:
 	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check
@@ -54,6 +54,12 @@ test-package: build
 ## Ours against Dexie 4 and raw IndexedDB in headless Chromium; prints the table (see BENCHMARKS.md).
 bench: build
 	$(ENV) node bench/run.mjs
+
+## The threats in RELIABILITY.md, in headless Chromium through the built package: many tabs,
+## crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a time,
+## so the crash timings are not disturbed by another browser.
+test-reliability: build
+	$(ENV) node --test --test-concurrency=1 tests/reliability/
 
 clean:
 	rm -rf target pkg pkg-bundler test-results

@@ -211,6 +211,7 @@ test(`${TABS} tabs racing ${TABS * OPS_PER_TAB} operations lose nothing and resu
   }, { dbName, shared, doomed, sharedMessages: SHARED_MESSAGES });
 
   const started = Date.now();
+  console.log(`tabs: seed ${started} (the interleaving across tabs is the browser's, not the seed's)`);
   const logs = await Promise.all(tabs.map((page, tab) => run(page, tabWork, {
     dbName, tab, ops: OPS_PER_TAB, seed: started + tab * 7919, shared, doomed, sharedMessages: SHARED_MESSAGES,
   })));
