@@ -286,8 +286,26 @@ impl Soak {
                 }
                 touched = vec![p];
             }
-            28..=35 => {
-                self.count("resume");
+            28..=31 => {
+                self.count("append");
+                let n = self.rng.below(6);
+                let new: Vec<Value> = (0..n)
+                    .map(|i| json!({"appended": self.rng.below(1000), "i": i}))
+                    .collect();
+                let tokens = self.rng.below(500) as u64;
+                let a = self.model.append(&p.model, new.clone(), tokens).await;
+                let b = self.idb.append(&p.idb, new, tokens).await;
+                self.same("append", a.map(|m| self.meta(m)), b.map(|m| self.meta(m)));
+            }
+            32..=35 => {
+                self.count("list_page");
+                let (offset, limit) = (self.rng.below(40), self.rng.below(30));
+                let a = self.model.list_page(offset, limit).await;
+                let b = self.idb.list_page(offset, limit).await;
+                let meta = |l: Vec<SessionMetadata>| {
+                    l.into_iter().map(|m| self.meta(m)).collect::<Vec<_>>()
+                };
+                self.same("list_page", a.map(meta), b.map(meta));
             }
             36..=46 => {
                 self.count("tag");

@@ -626,7 +626,13 @@ pub async fn list_page_returns_slices_of_list(m: &impl SessionManager) {
 
 /// A value `depth` arrays and objects deep, alternating.
 fn nested(depth: usize) -> Value {
-    (0..depth).fold(json!("leaf"), |v, i| if i % 2 == 0 { json!([v]) } else { json!({ "k": v }) })
+    (0..depth).fold(json!("leaf"), |v, i| {
+        if i % 2 == 0 {
+            json!([v])
+        } else {
+            json!({ "k": v })
+        }
+    })
 }
 
 pub async fn nesting_past_max_depth_is_refused(m: &impl SessionManager) {
@@ -635,7 +641,11 @@ pub async fn nesting_past_max_depth_is_refused(m: &impl SessionManager) {
     s.state = nested(MAX_DEPTH);
     m.save(&s).await.unwrap();
     let back = m.resume(&s.metadata.id).await.unwrap();
-    assert_eq!((&back.messages, &back.state), (&s.messages, &s.state), "the deepest allowed reads back");
+    assert_eq!(
+        (&back.messages, &back.state),
+        (&s.messages, &s.state),
+        "the deepest allowed reads back"
+    );
     let before = snapshot(m).await;
     let mut deeper = s.clone();
     deeper.messages.push(nested(MAX_DEPTH + 1));
@@ -644,6 +654,10 @@ pub async fn nesting_past_max_depth_is_refused(m: &impl SessionManager) {
     let mut deeper = s.clone();
     deeper.state = json!({ "wrapped": nested(MAX_DEPTH) });
     assert_code(m.save(&deeper).await, "INVALID_INPUT");
-    assert_code(m.append(&s.metadata.id, vec![nested(MAX_DEPTH + 1)], 0).await, "INVALID_INPUT");
+    assert_code(
+        m.append(&s.metadata.id, vec![nested(MAX_DEPTH + 1)], 0)
+            .await,
+        "INVALID_INPUT",
+    );
     assert_eq!(snapshot(m).await, before);
 }
