@@ -257,7 +257,7 @@ impl Soak {
         let p = self.target();
         let mut touched = vec![p.clone()];
         match roll {
-            0..=27 => {
+            0..=24 => {
                 self.count("save");
                 let p = if self.rng.chance(if crowded { 10 } else { 35 }) {
                     let id = uuid::Uuid::new_v4().to_string();
@@ -286,7 +286,7 @@ impl Soak {
                 }
                 touched = vec![p];
             }
-            28..=31 => {
+            25..=28 => {
                 self.count("append");
                 let n = self.rng.below(6);
                 let new: Vec<Value> = (0..n)
@@ -297,7 +297,7 @@ impl Soak {
                 let b = self.idb.append(&p.idb, new, tokens).await;
                 self.same("append", a.map(|m| self.meta(m)), b.map(|m| self.meta(m)));
             }
-            32..=35 => {
+            29..=31 => {
                 self.count("list_page");
                 let (offset, limit) = (self.rng.below(40), self.rng.below(30));
                 let a = self.model.list_page(offset, limit).await;
@@ -306,6 +306,9 @@ impl Soak {
                     l.into_iter().map(|m| self.meta(m)).collect::<Vec<_>>()
                 };
                 self.same("list_page", a.map(meta), b.map(meta));
+            }
+            32..=35 => {
+                self.count("resume");
             }
             36..=46 => {
                 self.count("tag");
@@ -481,7 +484,16 @@ async fn indexed_db_store_matches_the_in_memory_model() {
     ));
     assert_eq!(soak.ops.values().sum::<usize>(), ops);
     for op in [
-        "save", "resume", "tag", "rename", "fork", "rewind", "delete", "refused",
+        "save",
+        "resume",
+        "tag",
+        "rename",
+        "fork",
+        "rewind",
+        "delete",
+        "refused",
+        "append",
+        "list_page",
     ] {
         assert!(
             soak.ops.get(op).copied().unwrap_or(0) > ops / 50,
