@@ -342,13 +342,14 @@ async fn writes_built_on_a_stale_view_are_redone() {
     // connection's writes in between must be noticed inside the transaction, never overwritten.
     let db = TempDb::new("stale");
     let (a, b) = (db.open().await, db.open().await);
-    let mut s = session("shared", 100);
+    let mut s = session("shared", 300);
     a.save(&s).await.unwrap();
     let mut other = s.clone();
-    other.messages = (0..100).map(|i| json!({"from": "b", "i": i})).collect();
+    other.messages = (0..300).map(|i| json!({"from": "b", "i": i})).collect();
     b.save(&other).await.unwrap();
-    // A changes only the last message: its memory says chunks 0-2 are unchanged, but B rewrote them.
-    s.messages[99] = json!({"from": "a", "edited": true});
+    // A changes only the last message: its memory says the chunks before the last are unchanged,
+    // but B rewrote them.
+    s.messages[299] = json!({"from": "a", "edited": true});
     a.save(&s).await.unwrap();
     assert_eq!(b.resume(&s.metadata.id).await.unwrap().messages, s.messages);
 
@@ -358,10 +359,10 @@ async fn writes_built_on_a_stale_view_are_redone() {
     a.append(id, vec![json!("a2")], 1).await.unwrap();
     let back = b.resume(id).await.unwrap();
     assert_eq!(
-        back.messages[100..],
+        back.messages[300..],
         [json!("a1"), json!("b1"), json!("a2")]
     );
-    assert_eq!(back.metadata.turn_count, 100 + 3);
+    assert_eq!(back.metadata.turn_count, 300 + 3);
 
     // The clock moved on in B: A's next write must still sort first.
     let fresh = session("fresh", 1);

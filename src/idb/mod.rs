@@ -21,8 +21,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
 use self::record::{
-    chunk_key, chunk_texts, chunks_for, chunks_from, damaged, extend_array_text, fingerprint,
-    from_js, json_text, Digests, SessionRecord,
+    chunk_key, chunk_texts, chunks_between, chunks_for, chunks_from, damaged, extend_array_text,
+    fingerprint, from_js, json_text, Digests, SessionRecord,
 };
 pub(crate) use self::record::{to_js, StoredParts};
 use self::requests::{dom_error, open_database, Pending, Tx};
@@ -447,25 +447,43 @@ impl IndexedDbSessionManager {
         tx.done().await.map_err(fail)
     }
 
-    /// Opens a read-write transaction over every store and reads all of session `id` (record,
-    /// digests, chunk texts, state text) and the clock, in one round trip.
-    async fn load_for_write(&self, id: &str, doing: &str) -> Result<Loaded> {
+    /// Opens a read-write transaction over every store and reads session `id` (record, digests,
+    /// state text, and the texts of its first `chunks` chunks, or all of them) and the clock, in
+    /// one round trip.
+    async fn load_for_write(&self, id: &str, chunks: Option<usize>, doing: &str) -> Result<Loaded> {
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, doing)?;
         let key = JsValue::from_str(id);
         let record = tx.get(SESSIONS, &key).map_err(fail)?;
         let digests = tx.get(DIGESTS, &key).map_err(fail)?;
         let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let chunks = tx
-            .get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
-            .map_err(fail)?;
+        let wanted = chunks;
+        let chunks = match wanted {
+            // An empty key range cannot be made: there is nothing to read.
+            Some(0) => None,
+            Some(end) => Some(tx.get_all(CHUNKS, &chunks_between(id, 0, end).map_err(fail)?)),
+            None => Some(tx.get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)),
+        };
+        let chunks = chunks.transpose().map_err(fail)?;
         let state = tx.get(STATES, &key).map_err(fail)?;
         let record: SessionRecord = found(id, record.result().await.map_err(fail)?)?;
         let digests = optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
         let clock = optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+        let chunks: Array = match chunks {
+            Some(chunks) => chunks.result().await.map_err(fail)?.unchecked_into(),
+            None => Array::new(),
+        };
         let state = state.result().await.map_err(fail)?;
-        check_chunk_count(id, record.message_count, chunks.length() as usize)?;
+        let stored = chunks_for(record.message_count as usize);
+        if chunks.length() as usize != wanted.map_or(stored, |w| w.min(stored)) {
+            return Err(damaged(
+                id,
+                format!(
+                    "{} messages need {stored} chunks, some are missing",
+                    record.message_count
+                ),
+            ));
+        }
         Ok(Loaded {
             tx,
             record,
@@ -490,7 +508,7 @@ impl IndexedDbSessionManager {
             mut clock,
             chunks,
             state,
-        } = self.load_for_write(id, &doing).await?;
+        } = self.load_for_write(id, None, &doing).await?;
         let stamp = clock.tick(rules::now_ms());
         let mut meta = record.metadata();
         meta.id = uuid::Uuid::new_v4().to_string();
@@ -524,7 +542,9 @@ impl IndexedDbSessionManager {
             mut clock,
             chunks,
             state,
-        } = self.load_for_write(id, &doing).await?;
+        } = self
+            .load_for_write(id, Some(chunks_for(turn_index as usize)), &doing)
+            .await?;
         let count = record.message_count as usize;
         let keep = count.min(turn_index as usize);
         let kept_chunks = chunks_for(keep);

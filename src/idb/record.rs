@@ -138,6 +138,17 @@ pub(crate) fn chunks_from(id: &str, from: usize) -> Result<JsValue, JsValue> {
     IdbKeyRange::bound(&chunk_key(id, from), &end).map(Into::into)
 }
 
+/// Range of the chunks of session `id` numbered `from` up to, not including, `to`.
+pub(crate) fn chunks_between(id: &str, from: usize, to: usize) -> Result<JsValue, JsValue> {
+    IdbKeyRange::bound_with_lower_open_and_upper_open(
+        &chunk_key(id, from),
+        &chunk_key(id, to),
+        false,
+        true,
+    )
+    .map(Into::into)
+}
+
 /// Parses chunk texts back into messages, checking they hold what the record says.
 pub(crate) fn parse_chunks(id: &str, texts: &Array, expected: usize) -> Result<Vec<Value>> {
     let mut messages = Vec::with_capacity(expected);

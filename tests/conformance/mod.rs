@@ -325,9 +325,12 @@ pub async fn fork_diverges_independently(m: &impl SessionManager) {
 }
 
 pub async fn rewind_keeps_the_first_n_messages(m: &impl SessionManager) {
-    let s = session("long", 70);
+    // Cuts on, beside and between the chunk boundaries of stores that chunk (32, 64, 128, 256).
+    let s = session("long", 300);
     let saved = m.save_returning(&s).await.unwrap();
-    for n in [69, 64, 40, 33, 32, 31, 3] {
+    for n in [
+        299, 257, 256, 255, 200, 129, 128, 127, 65, 64, 63, 33, 32, 31, 3,
+    ] {
         let r = m.rewind(&s.metadata.id, n).await.unwrap();
         assert_eq!(r.messages, s.messages[..n as usize], "rewind to {n}");
         assert_eq!(r.metadata.turn_count, n);
@@ -453,7 +456,7 @@ pub async fn invalid_input_is_refused_and_changes_nothing(m: &impl SessionManage
 }
 
 pub async fn long_histories_survive_edits_anywhere(m: &impl SessionManager) {
-    let mut s = session("edits", 100);
+    let mut s = session("edits", 300);
     m.save(&s).await.unwrap();
     let check = |expected: Session| async move {
         let back = m.resume(&expected.metadata.id).await.unwrap();
@@ -467,7 +470,7 @@ pub async fn long_histories_survive_edits_anywhere(m: &impl SessionManager) {
         .push(json!({"role": "assistant", "content": "appended"}));
     m.save(&s).await.unwrap();
     check(s.clone()).await;
-    s.messages.truncate(64);
+    s.messages.truncate(140);
     m.save(&s).await.unwrap();
     check(s.clone()).await;
     s.messages.remove(0);
@@ -532,7 +535,7 @@ pub async fn append_adds_a_turn_after_the_history(m: &impl SessionManager) {
     let saved = m.save_returning(&s).await.unwrap();
     let id = s.metadata.id.clone();
     let mut expected_tokens = s.metadata.total_tokens;
-    for (turn, size) in [1usize, 5, 70, 0, 2].into_iter().enumerate() {
+    for (turn, size) in [1usize, 5, 70, 0, 150, 2, 300].into_iter().enumerate() {
         let new: Vec<Value> = (0..size).map(|i| json!({"turn": turn, "i": i})).collect();
         let meta = m.append(&id, new.clone(), 10 * turn as u64).await.unwrap();
         s.messages.extend(new);
