@@ -14,7 +14,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::error::Error;
 use crate::idb::{to_js, IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
 use crate::manager::SessionManager;
-use crate::model::{CamelMetadata, SessionMetadata};
+use crate::model::{Camel, SessionMetadata};
 use crate::rules::MAX_DEPTH;
 
 /// Database name `SessionStore.open()` uses when given none.
@@ -84,6 +84,8 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = isWellFormedString)]
     fn is_well_formed_string(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = metadataOf)]
+    fn metadata_of(records: &Array) -> Array;
     #[wasm_bindgen(js_name = copyArray, catch)]
     fn copy_array(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = readOptions, catch)]
@@ -104,7 +106,7 @@ fn to_js_error(error: Error) -> JsValue {
 }
 
 fn metadata_to_js(meta: SessionMetadata) -> Result<JsValue, Error> {
-    to_js(&CamelMetadata::from(meta))
+    to_js(&Camel(meta))
 }
 
 /// Metadata from its JSON text (as `encodeSession` wrote it), field by field, so a wrong value
@@ -347,15 +349,6 @@ impl IntoJs for SessionMetadata {
     }
 }
 
-impl IntoJs for Vec<SessionMetadata> {
-    fn into_js(self) -> Result<JsValue, Error> {
-        self.into_iter()
-            .map(metadata_to_js)
-            .collect::<Result<Array, _>>()
-            .map(Into::into)
-    }
-}
-
 impl IntoJs for JsValue {
     fn into_js(self) -> Result<JsValue, Error> {
         Ok(self)
@@ -423,13 +416,7 @@ impl SessionStore {
         let page = page_arg(options);
         promise(&self.inner, |m| async move {
             // The stored records already hold the metadata in its JS shape.
-            let records = m.list_records(page?).await?;
-            let key = JsValue::from_str("metadata");
-            let metadata: Array = records
-                .iter()
-                .map(|r| Reflect::get(r, &key).unwrap_or_default())
-                .collect();
-            Ok(JsValue::from(metadata))
+            Ok(JsValue::from(metadata_of(&m.list_records(page?).await?)))
         })
     }
 

@@ -63,11 +63,16 @@ impl Session {
     }
 }
 
-/// [`SessionMetadata`] in its JS shape (camelCase fields, no unknown ones): what the JS API takes
-/// and returns, and what IndexedDB records hold, so listing hands stored objects straight to JS.
+/// [`SessionMetadata`] in its JS shape (camelCase fields, no unknown ones): what the JS API
+/// returns and what IndexedDB records hold, so listing hands stored objects straight to JS.
+/// A serde "remote" definition: use it as `#[serde(with = "CamelMetadata")]`.
 #[cfg(target_arch = "wasm32")]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Serialize, Deserialize)]
+#[serde(
+    remote = "SessionMetadata",
+    rename_all = "camelCase",
+    deny_unknown_fields
+)]
 pub(crate) struct CamelMetadata {
     id: String,
     #[serde(default)]
@@ -80,61 +85,7 @@ pub(crate) struct CamelMetadata {
     total_tokens: u64,
 }
 
+/// A [`SessionMetadata`] that serializes in its JS shape.
 #[cfg(target_arch = "wasm32")]
-impl CamelMetadata {
-    pub(crate) fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-#[cfg(target_arch = "wasm32")]
-impl From<CamelMetadata> for SessionMetadata {
-    fn from(m: CamelMetadata) -> Self {
-        let CamelMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        } = m;
-        SessionMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        }
-    }
-}
-
-#[cfg(target_arch = "wasm32")]
-impl From<SessionMetadata> for CamelMetadata {
-    fn from(m: SessionMetadata) -> Self {
-        let SessionMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        } = m;
-        CamelMetadata {
-            id,
-            name,
-            tags,
-            agent_name,
-            created_at,
-            updated_at,
-            turn_count,
-            total_tokens,
-        }
-    }
-}
+#[derive(Serialize)]
+pub(crate) struct Camel(#[serde(with = "CamelMetadata")] pub SessionMetadata);

@@ -188,7 +188,7 @@ impl IndexedDbSessionManager {
 
     /// The `sessions` records of all sessions (`page` = None) or of one page `(offset, limit)`,
     /// newest first, from the `updated_at` index: no message or state is read.
-    pub(crate) async fn list_records(&self, page: Option<(usize, usize)>) -> Result<Vec<JsValue>> {
+    pub(crate) async fn list_records(&self, page: Option<(usize, usize)>) -> Result<Array> {
         let doing = "listing sessions";
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(&[SESSIONS], IdbTransactionMode::Readonly, doing)?;
@@ -204,7 +204,7 @@ impl IndexedDbSessionManager {
                     .await
                     .map_err(fail)?
                     .unchecked_into();
-                all.iter().rev().collect()
+                all.reverse()
             }
             Some((offset, limit)) => {
                 // getAll counts are 32-bit; no store holds more sessions than that.
@@ -216,8 +216,7 @@ impl IndexedDbSessionManager {
                     offset as f64,
                     limit as f64,
                 );
-                let page: Array = JsFuture::from(page).await.map_err(fail)?.unchecked_into();
-                page.iter().collect()
+                JsFuture::from(page).await.map_err(fail)?.unchecked_into()
             }
         })
     }
@@ -242,7 +241,7 @@ impl IndexedDbSessionManager {
         let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
         let state = state.result().await.map_err(fail)?;
         let parsed: SessionRecord = found(id, record.clone())?;
-        check_chunk_count(id, parsed.message_count, chunks.length() as usize)?;
+        check_chunk_count(id, parsed.message_count, chunks.length() as usize, None)?;
         Ok(StoredParts {
             record,
             message_count: parsed.message_count,
@@ -372,7 +371,7 @@ impl IndexedDbSessionManager {
         doing: &str,
     ) -> Result<bool> {
         let fail = |e: JsValue| dom_error(doing, &e);
-        let id = record.metadata.id().to_owned();
+        let id = record.metadata.id.clone();
         tx.put(SESSIONS, &to_js(record)?, None).map_err(fail)?;
         if let Some(digests) = &digests {
             tx.put(DIGESTS, &to_js(digests)?, Some(&JsValue::from_str(&id)))
@@ -474,16 +473,7 @@ impl IndexedDbSessionManager {
             None => Array::new(),
         };
         let state = state.result().await.map_err(fail)?;
-        let stored = chunks_for(record.message_count as usize);
-        if chunks.length() as usize != wanted.map_or(stored, |w| w.min(stored)) {
-            return Err(damaged(
-                id,
-                format!(
-                    "{} messages need {stored} chunks, some are missing",
-                    record.message_count
-                ),
-            ));
-        }
+        check_chunk_count(id, record.message_count, chunks.length() as usize, wanted)?;
         Ok(Loaded {
             tx,
             record,
@@ -652,7 +642,7 @@ impl IndexedDbSessionManager {
             return if stale { Ok(None) } else { Err(e) };
         }
         let count = record.message_count as usize;
-        check_chunk_count(id, record.message_count, digests.chunks.len())?;
+        check_chunk_count(id, record.message_count, digests.chunks.len(), None)?;
         let mut rest = texts;
         let mut last_text = tail;
         // Top up the last, partly filled chunk by splicing text: nothing stored is parsed.
@@ -821,15 +811,20 @@ fn optional<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> 
     from_js(value, what).map(Some)
 }
 
-fn check_chunk_count(id: &str, messages: u64, chunks: usize) -> Result<()> {
-    if chunks != chunks_for(messages as usize) {
-        return Err(damaged(
-            id,
-            format!(
-                "{messages} messages need {} chunks, found {chunks}",
-                chunks_for(messages as usize)
-            ),
-        ));
+/// Checks that `found` chunks are what `messages` messages take (of which only the first
+/// `read_up_to` were read, if given).
+fn check_chunk_count(
+    id: &str,
+    messages: u64,
+    found: usize,
+    read_up_to: Option<usize>,
+) -> Result<()> {
+    let stored = chunks_for(messages as usize);
+    let expected = read_up_to.map_or(stored, |n| n.min(stored));
+    if found != expected {
+        let why =
+            format!("{messages} messages need {stored} chunks, found {found} of {expected} read");
+        return Err(damaged(id, why));
     }
     Ok(())
 }
@@ -923,7 +918,7 @@ impl IndexedDbSessionManager {
         Box::pin(async move {
             let records = self.list_records(page).await?;
             records
-                .into_iter()
+                .iter()
                 .map(|r| Ok(from_js::<SessionRecord>(r, "(listing)")?.metadata()))
                 .collect()
         })

@@ -14,23 +14,24 @@ use crate::model::{CamelMetadata, SessionMetadata};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SessionRecord {
-    pub metadata: CamelMetadata,
+    #[serde(with = "CamelMetadata")]
+    pub metadata: SessionMetadata,
     /// Write sequence number: orders writes within one millisecond.
     pub seq: u64,
     pub message_count: u64,
 }
 
 impl SessionRecord {
-    pub fn new(meta: SessionMetadata, seq: u64, message_count: u64) -> Self {
+    pub fn new(metadata: SessionMetadata, seq: u64, message_count: u64) -> Self {
         SessionRecord {
-            metadata: meta.into(),
+            metadata,
             seq,
             message_count,
         }
     }
 
     pub fn metadata(&self) -> SessionMetadata {
-        self.metadata.clone().into()
+        self.metadata.clone()
     }
 }
 

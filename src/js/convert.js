@@ -160,6 +160,11 @@ export function assembleSession(metadata, chunks, state, expected) {
   return { metadata, messages, state: JSON.parse(state) };
 }
 
+/** The metadata objects of stored session records, as they are (one call, not one per record). */
+export function metadataOf(records) {
+  return records.map((record) => record.metadata);
+}
+
 /** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
 export function isWellFormedString(value) {
   return typeof value === "string" && value.isWellFormed();
