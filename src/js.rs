@@ -7,14 +7,16 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
-use crate::idb::{to_js, IndexedDbSessionManager, StoredParts, Text, CHUNK_LEN};
+use crate::idb::{
+    describe, is_well_formed_string, metadata_from_js, metadata_to_js, whole,
+    IndexedDbSessionManager, StoredParts, WRITE_CHUNK,
+};
 use crate::manager::SessionManager;
-use crate::model::{Camel, SessionMetadata};
+use crate::model::SessionMetadata;
 use crate::rules::MAX_DEPTH;
 
 /// Database name `SessionStore.open()` uses when given none.
@@ -67,8 +69,8 @@ export interface SessionError extends Error {
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = encodeJsonArray, catch)]
-    fn encode_json_array(values: &JsValue, what: &str, max_depth: u32) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = encodeMessages, catch)]
+    fn encode_messages(values: &JsValue, what: &str, max_depth: u32) -> Result<Array, JsValue>;
     #[wasm_bindgen(js_name = encodeSession, catch)]
     fn encode_session(
         session: &JsValue,
@@ -82,8 +84,6 @@ extern "C" {
         state: &JsValue,
         expected: f64,
     ) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = isWellFormedString)]
-    fn is_well_formed_string(value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = metadataOf)]
     fn metadata_of(records: &Array) -> Array;
     #[wasm_bindgen(js_name = copyArray, catch)]
@@ -105,76 +105,6 @@ fn to_js_error(error: Error) -> JsValue {
     js.into()
 }
 
-fn metadata_to_js(meta: SessionMetadata) -> Result<JsValue, Error> {
-    to_js(&Camel(meta))
-}
-
-/// Metadata from its JSON text (as `encodeSession` wrote it), field by field, so a wrong value
-/// is named: `session.metadata.turnCount must be a whole number from 0 to 4294967295, got 1.5`.
-fn metadata_from_json(text: &str) -> Result<SessionMetadata, Error> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("session.metadata: {e}")))?;
-    let Value::Object(mut map) = value else {
-        return Err(Error::invalid("session.metadata must be an object"));
-    };
-    let wrong = |name: &str, expected: &str, got: Option<&Value>| {
-        let got = got.map_or_else(|| "nothing".to_owned(), Value::to_string);
-        Error::invalid(format!(
-            "session.metadata.{name} must be {expected}, got {got}"
-        ))
-    };
-    let mut string = |name: &str| match map.remove(name) {
-        Some(Value::String(s)) => Ok(s),
-        other => Err(wrong(name, "a string", other.as_ref())),
-    };
-    let id = string("id")?;
-    let agent_name = string("agentName")?;
-    let name = match map.remove("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        other => return Err(wrong("name", "a string or null", other.as_ref())),
-    };
-    let tags = match map.remove("tags") {
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, tag)| match tag {
-                Value::String(s) => Ok(s),
-                other => Err(wrong(&format!("tags[{i}]"), "a string", Some(&other))),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        other => return Err(wrong("tags", "an array of strings", other.as_ref())),
-    };
-    let mut whole = |name: &str, max: u64| {
-        let value = map.remove(name);
-        match value.as_ref().and_then(Value::as_u64) {
-            Some(n) if n <= max => Ok(n),
-            _ => Err(wrong(
-                name,
-                &format!("a whole number from 0 to {max}"),
-                value.as_ref(),
-            )),
-        }
-    };
-    let safe = crate::rules::MAX_SAFE_INTEGER;
-    let meta = SessionMetadata {
-        id,
-        name,
-        tags,
-        agent_name,
-        created_at: whole("createdAt", safe)? as i64,
-        updated_at: whole("updatedAt", safe)? as i64,
-        turn_count: whole("turnCount", u64::from(u32::MAX))? as u32,
-        total_tokens: whole("totalTokens", safe)?,
-    };
-    if let Some(key) = map.keys().next() {
-        return Err(Error::invalid(format!(
-            "session.metadata has unknown field \"{key}\""
-        )));
-    }
-    Ok(meta)
-}
-
 /// A stored session as a fresh JS object: the stored metadata object as it is, the messages and
 /// state by one `JSON.parse` of their stored text (so every key, even `__proto__`, stays data).
 fn parts_to_js(id: &str, parts: StoredParts) -> Result<JsValue, Error> {
@@ -192,20 +122,21 @@ fn parts_to_js(id: &str, parts: StoredParts) -> Result<JsValue, Error> {
     })
 }
 
-/// A session from JS, encoded for storage: checked metadata, chunk texts, state text, and the
-/// number of messages.
-fn session_from_js(value: &JsValue) -> Result<(SessionMetadata, Vec<Text>, Text, u64), Error> {
+/// A session from JS, encoded for storage: checked metadata, chunk texts (JSON arrays of
+/// [`WRITE_CHUNK`] messages), state text, and the number of messages.
+fn session_from_js(value: &JsValue) -> Result<(SessionMetadata, Array, JsValue, u64), Error> {
     let invalid = |e: JsValue| Error::invalid(describe_error(&e));
-    let encoded = encode_session(value, CHUNK_LEN as u32, MAX_DEPTH as u32).map_err(invalid)?;
+    let encoded = encode_session(value, WRITE_CHUNK as u32, MAX_DEPTH as u32).map_err(invalid)?;
     let field = |name: &str| Reflect::get(&encoded, &JsValue::from_str(name)).unwrap_or_default();
-    let metadata = metadata_from_json(&field("metadata").as_string().unwrap_or_default())?;
-    let text = |value: JsValue| {
-        Text::from_js(value).ok_or_else(|| Error::invalid("session could not be encoded"))
-    };
-    let chunks: Array = field("chunks").unchecked_into();
-    let chunks = chunks.iter().map(text).collect::<Result<Vec<_>, _>>()?;
+    let metadata =
+        metadata_from_js(&field("metadata"), "session.metadata").map_err(Error::invalid)?;
     let count = field("count").as_f64().unwrap_or(0.0);
-    Ok((metadata, chunks, text(field("state"))?, count as u64))
+    Ok((
+        metadata,
+        field("chunks").unchecked_into(),
+        field("state"),
+        count as u64,
+    ))
 }
 
 /// A string argument, refusing other types and strings with lone surrogates (never replaced).
@@ -237,13 +168,12 @@ fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
 
 /// A whole number from 0 to `max`, refusing everything else (fractions, NaN, strings, ...).
 fn whole_number(value: &JsValue, what: &str, max: u64) -> Result<u64, Error> {
-    match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(n as u64),
-        _ => Err(Error::invalid(format!(
+    whole(value, max).ok_or_else(|| {
+        Error::invalid(format!(
             "{what} must be a whole number from 0 to {max}, got {}",
             describe(value)
-        ))),
-    }
+        ))
+    })
 }
 
 fn count_arg(value: &JsValue, what: &str) -> Result<u32, Error> {
@@ -286,32 +216,16 @@ fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)>, Error> {
     Ok(Some((offset as usize, limit as usize)))
 }
 
-/// The messages of `append()`: an array of JSON values.
-fn messages_arg(value: &JsValue) -> Result<Vec<Value>, Error> {
+/// The messages of `append()`: an array of JSON values, as one JSON text each.
+fn messages_arg(value: &JsValue) -> Result<Vec<JsValue>, Error> {
     let messages = copy_array(value)
         .map_err(|e| Error::invalid(format!("messages cannot be read: {}", describe_error(&e))))?;
     if messages.is_null() {
         return Err(Error::invalid("messages must be an array"));
     }
-    let text = encode_json_array(&messages, "messages", MAX_DEPTH as u32)
+    let texts = encode_messages(&messages, "messages", MAX_DEPTH as u32)
         .map_err(|e| Error::invalid(describe_error(&e)))?;
-    // The text comes from JSON.stringify of checked values, so it parses; map the error anyway.
-    serde_json::from_str(&text).map_err(|e| Error::invalid(format!("messages: {e}")))
-}
-
-/// A short description of a JS value for error messages: numbers as JS writes them.
-fn describe(value: &JsValue) -> String {
-    if value.as_f64().is_some() {
-        let number: &js_sys::Number = value.unchecked_ref();
-        return number
-            .to_string_with_radix(10)
-            .map(String::from)
-            .unwrap_or_default();
-    }
-    value
-        .as_string()
-        .map(|s| format!("\"{s}\""))
-        .unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
+    Ok(texts.iter().collect())
 }
 
 /// Runs `op` on the store as a JS promise, converting its result with [`IntoJs`].
@@ -345,7 +259,7 @@ impl IntoJs for () {
 
 impl IntoJs for SessionMetadata {
     fn into_js(self) -> Result<JsValue, Error> {
-        metadata_to_js(self)
+        Ok(metadata_to_js(&self))
     }
 }
 
@@ -438,7 +352,7 @@ impl SessionStore {
             whole_number(&tokens, "tokens", crate::rules::MAX_SAFE_INTEGER)
         });
         promise(&self.inner, |m| async move {
-            m.append(&id?, messages?, tokens?).await
+            m.append_texts(&id?, messages?, tokens?).await
         })
     }
 

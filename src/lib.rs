@@ -6,6 +6,7 @@ mod error;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod js;
+mod json_text;
 mod manager;
 mod memory;
 mod model;

@@ -62,30 +62,3 @@ impl Session {
         }
     }
 }
-
-/// [`SessionMetadata`] in its JS shape (camelCase fields, no unknown ones): what the JS API
-/// returns and what IndexedDB records hold, so listing hands stored objects straight to JS.
-/// A serde "remote" definition: use it as `#[serde(with = "CamelMetadata")]`.
-#[cfg(target_arch = "wasm32")]
-#[derive(Serialize, Deserialize)]
-#[serde(
-    remote = "SessionMetadata",
-    rename_all = "camelCase",
-    deny_unknown_fields
-)]
-pub(crate) struct CamelMetadata {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    tags: Vec<String>,
-    agent_name: String,
-    created_at: i64,
-    updated_at: i64,
-    turn_count: u32,
-    total_tokens: u64,
-}
-
-/// A [`SessionMetadata`] that serializes in its JS shape.
-#[cfg(target_arch = "wasm32")]
-#[derive(Serialize)]
-pub(crate) struct Camel(#[serde(with = "CamelMetadata")] pub SessionMetadata);

@@ -153,7 +153,7 @@ pub(crate) fn fork_name(original: Option<&str>, requested: Option<String>) -> Op
 
 /// A store-wide write clock. `updated_at` never goes backwards (a clock set back keeps the last
 /// value until real time catches up) and `seq` orders writes made within the same millisecond.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Clock {
     /// Time of the last write, Unix milliseconds.
     pub ms: i64,

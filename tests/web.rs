@@ -142,7 +142,7 @@ async fn sessions_survive_closing_and_reopening() {
     let back = second.resume(&a.metadata.id).await.unwrap();
     assert_eq!((back.messages, back.state), (a.messages, a.state));
     assert_eq!(back.metadata.tags, ["test", "later"]);
-    // The write clock persists too: a write after reopening still sorts first.
+    // The write clock persists too (the newest stamp): a write after reopening still sorts first.
     second
         .rename(&b.metadata.id, "renamed".into())
         .await
@@ -274,7 +274,7 @@ async fn the_database_has_the_version_1_layout() {
         got,
         json!({
             "version": 1,
-            "stores": ["chunks", "digests", "meta", "sessions", "states"],
+            "stores": ["chunks", "sessions", "states"],
             "keyPath": "metadata.id",
             "indexes": ["updated_at"],
             "indexKeyPath": ["metadata.updatedAt", "seq"],
@@ -347,8 +347,7 @@ async fn writes_built_on_a_stale_view_are_redone() {
     let mut other = s.clone();
     other.messages = (0..300).map(|i| json!({"from": "b", "i": i})).collect();
     b.save(&other).await.unwrap();
-    // A changes only the last message: its memory says the chunks before the last are unchanged,
-    // but B rewrote them.
+    // A changes only the last message after B rewrote them all: A's save replaces B's whole.
     s.messages[299] = json!({"from": "a", "edited": true});
     a.save(&s).await.unwrap();
     assert_eq!(b.resume(&s.metadata.id).await.unwrap().messages, s.messages);
@@ -363,6 +362,12 @@ async fn writes_built_on_a_stale_view_are_redone() {
         [json!("a1"), json!("b1"), json!("a2")]
     );
     assert_eq!(back.metadata.turn_count, 300 + 3);
+
+    // B deletes the session A appended to last: A's append must not bring it back.
+    b.delete(id).await.unwrap();
+    assert_code(a.append(id, vec![json!("a3")], 1).await, "NOT_FOUND");
+    assert_code(b.resume(id).await, "NOT_FOUND");
+    assert!(b.list().await.unwrap().iter().all(|m| m.id != id));
 
     // The clock moved on in B: A's next write must still sort first.
     let fresh = session("fresh", 1);

@@ -4,31 +4,30 @@
 //! it is atomic, and two connections (two tabs) racing on one session serialize instead of
 //! losing an update. The layout is in [`schema`]. Reads and writes work on stored parts (record,
 //! chunk texts, state text): the trait methods parse them into the model, and the JS facade hands
-//! them to JS as they are, so a session's messages never need converting value by value.
+//! them to JS as they are, so a session's messages never cross into wasm at all.
 
 mod record;
 mod requests;
 mod schema;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function};
+use js_sys::{Array, Function, JsString};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
-use self::record::{
-    chunk_key, chunk_texts, chunks_between, chunks_for, chunks_from, damaged, extend_array_text,
-    fingerprint, from_js, json_text, Digests, SessionRecord,
-};
-pub(crate) use self::record::{to_js, StoredParts};
+use self::record::{chunk_key, chunks_before, chunks_from, damaged, json_text, SessionRecord};
+pub(crate) use self::record::{describe, metadata_from_js, metadata_to_js, whole, StoredParts};
+pub(crate) use self::requests::is_well_formed_string;
 use self::requests::{dom_error, open_database, Pending, Tx};
-pub(crate) use self::schema::CHUNK_LEN;
-use self::schema::{ALL, CHUNKS, CLOCK_KEY, DIGESTS, META, SESSIONS, STATES, UPDATED_AT};
+pub(crate) use self::schema::WRITE_CHUNK;
+use self::schema::{ALL, CHUNKS, SESSIONS, STATES, TAIL_LEN, UPDATED_AT};
 use crate::error::{Error, Result};
+use crate::json_text::truncated_array;
 use crate::manager::{BoxFuture, SessionManager};
 use crate::model::{Session, SessionMetadata};
 use crate::rules::{self, Clock};
@@ -47,20 +46,22 @@ struct Inner {
     /// Why the store is closed, once it is.
     closed: RefCell<Option<String>>,
     on_version_change: RefCell<Option<Closure<dyn FnMut()>>>,
-    /// The write clock as this connection last wrote it, and the sessions it last wrote: hints
-    /// that let a write skip reading first, always checked inside the write's transaction.
-    clock: Cell<Option<Clock>>,
+    /// The last chunk of each session this connection last wrote, so an append need not read it
+    /// back; used only while the session's stored `rev` is still the one written with it.
     known: RefCell<HashMap<String, Known>>,
 }
 
-/// A session as this connection last wrote it.
-#[derive(Clone)]
+/// The last chunk of a session as this connection last wrote it, and that write's `rev`.
 struct Known {
-    seq: u64,
-    record: SessionRecord,
-    digests: Digests,
-    /// Text of the last chunk, which an append tops up.
-    tail: Option<String>,
+    rev: f64,
+    tail: Option<Chunk>,
+}
+
+/// A chunk: the index of its first message and its JSON array text (a JS string).
+#[derive(Clone)]
+struct Chunk {
+    start: u64,
+    text: JsValue,
 }
 
 /// Most sessions a connection remembers; past that it forgets them all and reads again.
@@ -78,33 +79,6 @@ impl std::fmt::Debug for IndexedDbSessionManager {
         f.debug_struct("IndexedDbSessionManager")
             .field("name", &self.inner.name)
             .finish()
-    }
-}
-
-/// A text to store (a chunk or the state) with its fingerprint.
-pub(crate) struct Text {
-    js: JsValue,
-    text: String,
-    digest: String,
-}
-
-impl Text {
-    pub fn new(text: String) -> Self {
-        Text {
-            js: JsValue::from_str(&text),
-            digest: fingerprint(&text),
-            text,
-        }
-    }
-
-    /// A JS string, kept as it is for writing (no copy back out of wasm).
-    pub fn from_js(js: JsValue) -> Option<Self> {
-        let text = js.as_string()?;
-        Some(Text {
-            js,
-            digest: fingerprint(&text),
-            text,
-        })
     }
 }
 
@@ -145,7 +119,6 @@ impl IndexedDbSessionManager {
             db,
             closed: RefCell::new(None),
             on_version_change: RefCell::new(None),
-            clock: Cell::new(None),
             known: RefCell::new(HashMap::new()),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
@@ -226,11 +199,7 @@ impl IndexedDbSessionManager {
         rules::check_id(id)?;
         let doing = format!("resuming session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let tx = self.tx(
-            &[SESSIONS, CHUNKS, STATES],
-            IdbTransactionMode::Readonly,
-            &doing,
-        )?;
+        let tx = self.tx(ALL, IdbTransactionMode::Readonly, &doing)?;
         let key = JsValue::from_str(id);
         let record = tx.get(SESSIONS, &key).map_err(fail)?;
         let chunks = tx
@@ -240,8 +209,7 @@ impl IndexedDbSessionManager {
         let record = record.result().await.map_err(fail)?;
         let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
         let state = state.result().await.map_err(fail)?;
-        let parsed: SessionRecord = found(id, record.clone())?;
-        check_chunk_count(id, parsed.message_count, chunks.length() as usize, None)?;
+        let parsed = found(id, &record)?;
         Ok(StoredParts {
             record,
             message_count: parsed.message_count,
@@ -250,183 +218,77 @@ impl IndexedDbSessionManager {
         })
     }
 
-    /// Creates or replaces a session from its metadata and already-encoded texts: chunk texts
-    /// (JSON arrays of [`CHUNK_LEN`] messages) and the state's JSON text. Writes only the chunks
-    /// and state whose text changed.
+    /// Creates or replaces a session from its metadata and already-encoded texts: `chunks`, JSON
+    /// array texts of [`WRITE_CHUNK`] messages each (the last may hold fewer), `messages` in all,
+    /// and the state's JSON text.
     pub(crate) async fn save_parts(
         &self,
-        meta: SessionMetadata,
-        chunks: Vec<Text>,
-        state: Text,
+        mut meta: SessionMetadata,
+        chunks: Array,
+        state: JsValue,
         messages: u64,
     ) -> Result<SessionMetadata> {
         rules::check_metadata(&meta)?;
-        if let Some(clock) = self.inner.clock.get() {
-            // A full replace needs nothing from the old session but its digests, which only
-            // save work: guess them (or write everything) and check the guess in the same transaction.
-            let known = self
-                .inner
-                .known
-                .borrow()
-                .get(&meta.id)
-                .map(|k| (k.seq, k.digests.clone()));
-            let (seq, old) = known.map_or((None, None), |(seq, old)| (Some(seq), Some(old)));
-            let basis = Basis::Guess {
-                clock,
-                seq,
-                old: old.unwrap_or_default(),
-            };
-            if let Some(saved) = self
-                .save_with(&meta, &chunks, &state, messages, basis)
-                .await?
-            {
-                return Ok(saved);
-            }
-        }
-        let saved = self
-            .save_with(&meta, &chunks, &state, messages, Basis::Read)
-            .await?;
-        saved.ok_or_else(|| Error::storage("saving failed: a read-first write cannot be stale"))
-    }
-
-    /// One try at a save on `basis`; `None` when the guessed basis turned out stale.
-    async fn save_with(
-        &self,
-        meta: &SessionMetadata,
-        chunks: &[Text],
-        state: &Text,
-        messages: u64,
-        basis: Basis,
-    ) -> Result<Option<SessionMetadata>> {
-        let id = meta.id.as_str();
+        let id = meta.id.clone();
         let doing = format!("saving session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
-        let key = JsValue::from_str(id);
-        let (check, mut clock, old) = match basis {
-            Basis::Guess { clock, seq, old } => {
-                (Some(Check::new(&tx, id, clock, seq, &doing)?), clock, old)
-            }
-            Basis::Read => {
-                let old = tx.get(DIGESTS, &key).map_err(fail)?;
-                let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-                let old = optional(old.result().await.map_err(fail)?, id)?.unwrap_or_default();
-                let clock =
-                    optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-                (None, clock, old)
-            }
-        };
-        let stamp = clock.tick(rules::now_ms());
-        let mut digests = Digests {
-            chunks: Vec::with_capacity(chunks.len()),
-            state: state.digest.clone(),
-        };
-        for (n, text) in chunks.iter().enumerate() {
-            if old.chunks.get(n) != Some(&text.digest) {
-                tx.put(CHUNKS, &text.js, Some(&chunk_key(id, n)))
-                    .map_err(fail)?;
-            }
-            digests.chunks.push(text.digest.clone());
-        }
-        if old.chunks.len() > digests.chunks.len()
-            || check.as_ref().is_some_and(|c| c.seq.is_none())
-        {
-            tx.delete(
-                CHUNKS,
-                &chunks_from(id, digests.chunks.len()).map_err(fail)?,
-            )
+        let clock = tx.highest_key(SESSIONS, UPDATED_AT).map_err(fail)?;
+        // The old chunks go first, whatever their layout; the new ones are written over them.
+        tx.delete(CHUNKS, &chunks_from(&id, 0).map_err(fail)?)
             .map_err(fail)?;
+        let mut tail = None;
+        for (n, text) in chunks.iter().enumerate() {
+            let start = (n * WRITE_CHUNK) as u64;
+            tx.put(CHUNKS, &text, Some(&chunk_key(&id, start)))
+                .map_err(fail)?;
+            tail = Some(Chunk { start, text });
         }
-        if old.state != digests.state {
-            tx.put(STATES, &state.js, Some(&key)).map_err(fail)?;
-        }
-        let mut meta = meta.clone();
+        tx.put(STATES, &state, Some(&JsValue::from_str(&id)))
+            .map_err(fail)?;
+        let stamp = clock_from(clock.await.map_err(fail)?).tick(rules::now_ms());
         meta.updated_at = stamp.ms;
         if meta.created_at == 0 {
             meta.created_at = stamp.ms;
         }
-        let record = SessionRecord::new(meta.clone(), stamp.seq, messages);
-        let tail = chunks.last().map(|t| t.text.clone());
-        if !self
-            .commit(tx, check, &record, Some(digests), tail, clock, &doing)
-            .await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(meta))
+        let record = SessionRecord::new(meta, stamp.seq, messages);
+        self.commit(tx, &record, tail, &doing).await?;
+        Ok(record.metadata)
     }
 
-    /// Writes the session record (and digests, if they changed) and the clock, checks the guess
-    /// the writes were built on (if any), and waits for the commit. Returns false, having
-    /// aborted, when the guess was stale; on success remembers what was written.
-    #[allow(clippy::too_many_arguments)]
+    /// Writes the session record and waits for the commit; then remembers the session's last
+    /// chunk as written.
     async fn commit(
         &self,
         tx: Tx,
-        check: Option<Check>,
         record: &SessionRecord,
-        digests: Option<Digests>,
-        tail: Option<String>,
-        clock: Clock,
+        tail: Option<Chunk>,
         doing: &str,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let fail = |e: JsValue| dom_error(doing, &e);
         let id = record.metadata.id.clone();
-        tx.put(SESSIONS, &to_js(record)?, None).map_err(fail)?;
-        if let Some(digests) = &digests {
-            tx.put(DIGESTS, &to_js(digests)?, Some(&JsValue::from_str(&id)))
-                .map_err(fail)?;
-        }
-        tx.put(META, &to_js(&clock)?, Some(&JsValue::from_str(CLOCK_KEY)))
-            .map_err(fail)?;
-        if let Some(check) = check {
-            if !check.holds().await? {
-                tx.abort().await;
-                self.forget(&id);
-                return Ok(false);
-            }
-        }
-        if let Err(e) = tx.done().await {
-            self.forget(&id);
-            return Err(fail(e));
-        }
-        self.inner.clock.set(Some(clock));
+        tx.put(SESSIONS, &record.to_js(), None).map_err(fail)?;
+        self.inner.known.borrow_mut().remove(&id);
+        tx.done().await.map_err(fail)?;
         let mut known = self.inner.known.borrow_mut();
         if known.len() >= KNOWN_LIMIT {
             known.clear();
         }
-        let previous = known.remove(&id);
-        let digests = digests.or_else(|| previous.as_ref().map(|k| k.digests.clone()));
-        let tail = tail.or_else(|| previous.and_then(|k| k.tail));
-        if let Some(digests) = digests {
-            known.insert(
-                id,
-                Known {
-                    seq: record.seq,
-                    record: record.clone(),
-                    digests,
-                    tail,
-                },
-            );
-        }
-        Ok(true)
-    }
-
-    /// Drops this connection's hints about session `id` and the clock, so the next write reads first.
-    fn forget(&self, id: &str) {
-        self.inner.clock.set(None);
-        self.inner.known.borrow_mut().remove(id);
+        known.insert(
+            id,
+            Known {
+                rev: record.rev,
+                tail,
+            },
+        );
+        Ok(())
     }
 
     async fn delete_impl(&self, id: &str) -> Result<()> {
         rules::check_id(id)?;
         let doing = format!("deleting session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
-        let tx = self.tx(
-            &[SESSIONS, CHUNKS, STATES, DIGESTS],
-            IdbTransactionMode::Readwrite,
-            &doing,
-        )?;
+        let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
         let key = JsValue::from_str(id);
         let count = tx
             .count(SESSIONS, &key)
@@ -441,44 +303,57 @@ impl IndexedDbSessionManager {
         tx.delete(CHUNKS, &chunks_from(id, 0).map_err(fail)?)
             .map_err(fail)?;
         tx.delete(STATES, &key).map_err(fail)?;
-        tx.delete(DIGESTS, &key).map_err(fail)?;
         self.inner.known.borrow_mut().remove(id);
         tx.done().await.map_err(fail)
     }
 
-    /// Opens a read-write transaction over every store and reads session `id` (record, digests,
-    /// state text, and the texts of its first `chunks` chunks, or all of them) and the clock, in
-    /// one round trip.
-    async fn load_for_write(&self, id: &str, chunks: Option<usize>, doing: &str) -> Result<Loaded> {
+    /// Opens a read-write transaction over every store and reads, in one round trip, session
+    /// `id`'s record, state, the chunks starting before message `before` (all if `None`) with
+    /// their starts, and the clock.
+    async fn load_for_write(&self, id: &str, before: Option<u64>, doing: &str) -> Result<Loaded> {
         let fail = |e: JsValue| dom_error(doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, doing)?;
         let key = JsValue::from_str(id);
         let record = tx.get(SESSIONS, &key).map_err(fail)?;
-        let digests = tx.get(DIGESTS, &key).map_err(fail)?;
-        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let wanted = chunks;
-        let chunks = match wanted {
+        let clock = tx.highest_key(SESSIONS, UPDATED_AT).map_err(fail)?;
+        let range = match before {
             // An empty key range cannot be made: there is nothing to read.
             Some(0) => None,
-            Some(end) => Some(tx.get_all(CHUNKS, &chunks_between(id, 0, end).map_err(fail)?)),
-            None => Some(tx.get_all(CHUNKS, &chunks_from(id, 0).map_err(fail)?)),
+            Some(end) => Some(chunks_before(id, end).map_err(fail)?),
+            None => Some(chunks_from(id, 0).map_err(fail)?),
         };
-        let chunks = chunks.transpose().map_err(fail)?;
+        let reads = range
+            .map(|range| {
+                let keys = tx.get_all_keys(CHUNKS, &range)?;
+                Ok::<_, JsValue>((keys, tx.get_all(CHUNKS, &range)?))
+            })
+            .transpose()
+            .map_err(fail)?;
         let state = tx.get(STATES, &key).map_err(fail)?;
-        let record: SessionRecord = found(id, record.result().await.map_err(fail)?)?;
-        let digests = optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
-        let clock = optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        let chunks: Array = match chunks {
-            Some(chunks) => chunks.result().await.map_err(fail)?.unchecked_into(),
-            None => Array::new(),
+        let record = found(id, &record.result().await.map_err(fail)?)?;
+        let clock = clock_from(clock.await.map_err(fail)?);
+        let (keys, chunks) = match reads {
+            Some((keys, chunks)) => {
+                let keys: Array = keys.result().await.map_err(fail)?.unchecked_into();
+                let chunks: Array = chunks.result().await.map_err(fail)?.unchecked_into();
+                (keys, chunks)
+            }
+            None => (Array::new(), Array::new()),
         };
+        let starts = keys
+            .iter()
+            .map(|key| {
+                let start = key.unchecked_into::<Array>().get(1);
+                whole(&start, rules::MAX_SAFE_INTEGER)
+                    .ok_or_else(|| damaged(id, "a chunk key is not [id, start]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let state = state.result().await.map_err(fail)?;
-        check_chunk_count(id, record.message_count, chunks.length() as usize, wanted)?;
         Ok(Loaded {
             tx,
             record,
-            digests,
             clock,
+            starts,
             chunks,
             state,
         })
@@ -494,188 +369,157 @@ impl IndexedDbSessionManager {
         let Loaded {
             tx,
             record,
-            digests,
             mut clock,
+            starts,
             chunks,
             state,
         } = self.load_for_write(id, None, &doing).await?;
         let stamp = clock.tick(rules::now_ms());
-        let mut meta = record.metadata();
+        let mut meta = record.metadata;
         meta.id = uuid::Uuid::new_v4().to_string();
         meta.name = rules::fork_name(meta.name.as_deref(), new_name);
         meta.created_at = stamp.ms;
         meta.updated_at = stamp.ms;
         // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
-        for (n, text) in chunks.iter().enumerate() {
-            tx.put(CHUNKS, &text, Some(&chunk_key(&meta.id, n)))
+        let mut tail = None;
+        for (&start, text) in starts.iter().zip(chunks.iter()) {
+            tx.put(CHUNKS, &text, Some(&chunk_key(&meta.id, start)))
                 .map_err(fail)?;
+            tail = Some(Chunk { start, text });
         }
         tx.put(STATES, &state, Some(&JsValue::from_str(&meta.id)))
             .map_err(fail)?;
-        let copy = SessionRecord::new(meta.clone(), stamp.seq, record.message_count);
-        let tail = chunks.get(chunks.length().saturating_sub(1)).as_string();
-        self.commit(tx, None, &copy, Some(digests), tail, clock, &doing)
-            .await?;
-        Ok(meta)
+        let copy = SessionRecord::new(meta, stamp.seq, record.message_count);
+        self.commit(tx, &copy, tail, &doing).await?;
+        Ok(copy.metadata)
     }
 
     /// Rewinds session `id` to its first `turn_index` messages and returns it as stored. Only the
-    /// chunk the cut falls in is parsed.
+    /// chunks kept are read, and only the one the cut falls in is rewritten.
     pub(crate) async fn rewind_parts(&self, id: &str, turn_index: u32) -> Result<StoredParts> {
         rules::check_id(id)?;
         let doing = format!("rewinding session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let Loaded {
             tx,
-            mut record,
-            mut digests,
+            record,
             mut clock,
+            starts,
             chunks,
             state,
         } = self
-            .load_for_write(id, Some(chunks_for(turn_index as usize)), &doing)
+            .load_for_write(id, Some(u64::from(turn_index)), &doing)
             .await?;
-        let count = record.message_count as usize;
-        let keep = count.min(turn_index as usize);
-        let kept_chunks = chunks_for(keep);
+        let count = record.message_count;
+        let keep = count.min(u64::from(turn_index));
         if keep < count {
-            chunks.set_length(kept_chunks as u32);
-            digests.chunks.truncate(kept_chunks);
-            if !keep.is_multiple_of(CHUNK_LEN) {
-                let last = kept_chunks - 1;
-                let text = chunks
-                    .get(last as u32)
-                    .as_string()
-                    .ok_or_else(|| damaged(id, "a chunk is not text"))?;
-                let mut messages: Vec<Value> =
-                    serde_json::from_str(&text).map_err(|e| damaged(id, e))?;
-                messages.truncate(keep % CHUNK_LEN);
-                let text = Text::new(json_text(&messages));
-                tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
-                    .map_err(fail)?;
-                chunks.set(last as u32, text.js);
-                digests.chunks[last] = text.digest;
-            }
-            tx.delete(CHUNKS, &chunks_from(id, kept_chunks).map_err(fail)?)
+            tx.delete(CHUNKS, &chunks_from(id, keep).map_err(fail)?)
                 .map_err(fail)?;
+            // The last chunk read starts before the cut; it may hold messages after it.
+            if let (Some(&start), Some(text)) = (starts.last(), chunks.pop().as_string()) {
+                let cut =
+                    truncated_array(&text, (keep - start) as usize).map_err(|e| damaged(id, e))?;
+                let text =
+                    cut.map_or_else(|| JsValue::from_str(&text), |cut| JsValue::from_str(&cut));
+                tx.put(CHUNKS, &text, Some(&chunk_key(id, start)))
+                    .map_err(fail)?;
+                chunks.push(&text);
+            } else if keep > 0 {
+                return Err(damaged(id, "the chunks before the cut are missing"));
+            }
         }
+        let tail = starts.last().map(|&start| Chunk {
+            start,
+            text: chunks.get(chunks.length().saturating_sub(1)),
+        });
         let stamp = clock.tick(rules::now_ms());
-        let mut meta = record.metadata();
+        let mut meta = record.metadata;
         meta.turn_count = keep as u32;
         meta.updated_at = stamp.ms;
-        record = SessionRecord::new(meta, stamp.seq, keep as u64);
-        let tail = chunks.get(chunks.length().saturating_sub(1)).as_string();
-        self.commit(tx, None, &record, Some(digests), tail, clock, &doing)
-            .await?;
+        let record = SessionRecord::new(meta, stamp.seq, keep);
+        self.commit(tx, &record, tail, &doing).await?;
         Ok(StoredParts {
-            record: to_js(&record)?,
-            message_count: keep as u64,
+            record: record.to_js(),
+            message_count: keep,
             chunks,
             state,
         })
     }
 
-    async fn append_impl(
+    /// Appends one turn: `texts` are the JSON texts of its messages. Tops up the last chunk (from
+    /// this connection's memory when the session has not changed since it wrote it, else read)
+    /// and writes new chunks after it; nothing before the last chunk is read or rewritten.
+    pub(crate) async fn append_texts(
         &self,
         id: &str,
-        texts: Vec<String>,
+        texts: Vec<JsValue>,
         tokens: u64,
     ) -> Result<SessionMetadata> {
         rules::check_id(id)?;
-        let guess = self.inner.clock.get().and_then(|clock| {
-            let known = self.inner.known.borrow().get(id).cloned()?;
-            // Topping up a partly filled last chunk needs its text.
-            let needs_tail = !(known.record.message_count as usize).is_multiple_of(CHUNK_LEN);
-            (!needs_tail || known.tail.is_some()).then_some((clock, known))
-        });
-        if let Some(guess) = guess {
-            if let Some(appended) = self.append_with(id, &texts, tokens, Some(guess)).await? {
-                return Ok(appended);
-            }
-        }
-        let appended = self.append_with(id, &texts, tokens, None).await?;
-        appended
-            .ok_or_else(|| Error::storage("appending failed: a read-first write cannot be stale"))
-    }
-
-    /// One try at an append, on this connection's last view of the session (`guess`) or on what
-    /// it reads first; `None` when the guess turned out stale.
-    async fn append_with(
-        &self,
-        id: &str,
-        texts: &[String],
-        tokens: u64,
-        guess: Option<(Clock, Known)>,
-    ) -> Result<Option<SessionMetadata>> {
         let doing = format!("appending to session \"{id}\"");
         let fail = |e: JsValue| dom_error(&doing, &e);
         let tx = self.tx(ALL, IdbTransactionMode::Readwrite, &doing)?;
-        let (check, record, mut digests, tail, mut clock) = match guess {
-            Some((clock, known)) => {
-                let check = Check::new(&tx, id, clock, Some(known.seq), &doing)?;
-                (Some(check), known.record, known.digests, known.tail, clock)
-            }
-            None => {
-                let key = JsValue::from_str(id);
-                let record = tx.get(SESSIONS, &key).map_err(fail)?;
-                let digests = tx.get(DIGESTS, &key).map_err(fail)?;
-                let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-                let tail = tx
-                    .last(CHUNKS, &chunks_from(id, 0).map_err(fail)?, 1)
-                    .map_err(fail)?;
-                let record = found(id, record.result().await.map_err(fail)?)?;
-                let digests =
-                    optional(digests.result().await.map_err(fail)?, id)?.unwrap_or_default();
-                let clock =
-                    optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-                let tail: Array = tail.await.map_err(fail)?.unchecked_into();
-                (None, record, digests, tail.get(0).as_string(), clock)
+        let record = tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?;
+        let clock = tx.highest_key(SESSIONS, UPDATED_AT).map_err(fail)?;
+        let remembered = self.inner.known.borrow_mut().remove(id);
+        let read_tail = |tx: &Tx| tx.last_entry(CHUNKS, &chunks_from(id, 0)?);
+        let early_tail = match remembered {
+            Some(_) => None,
+            None => Some(read_tail(&tx).map_err(fail)?),
+        };
+        let record = found(id, &record.result().await.map_err(fail)?)?;
+        let mut clock = clock_from(clock.await.map_err(fail)?);
+        let mut meta = record.metadata;
+        rules::count_turn(&mut meta, tokens)?;
+        let count = record.message_count;
+        let tail = match remembered {
+            Some(known) if known.rev == record.rev => known.tail,
+            _ => {
+                let read = match early_tail {
+                    Some(read) => read,
+                    // Changed since this connection wrote it: read the last chunk after all.
+                    None => read_tail(&tx).map_err(fail)?,
+                };
+                chunk_from_entry(id, read.await.map_err(fail)?)?
             }
         };
-        let mut meta = record.metadata();
-        if let Err(e) = rules::count_turn(&mut meta, tokens) {
-            // Judged on a guess: only an error if the guess holds.
-            let stale = match check {
-                Some(check) => !check.holds().await?,
-                None => false,
-            };
-            return if stale { Ok(None) } else { Err(e) };
+        if tail.as_ref().map_or(count > 0, |t| t.start >= count) {
+            return Err(damaged(
+                id,
+                format!("{count} messages, but the last chunk is not where they end"),
+            ));
         }
-        let count = record.message_count as usize;
-        check_chunk_count(id, record.message_count, digests.chunks.len(), None)?;
-        let mut rest = texts;
-        let mut last_text = tail;
-        // Top up the last, partly filled chunk by splicing text: nothing stored is parsed.
-        if !count.is_multiple_of(CHUNK_LEN) && !rest.is_empty() {
-            let last = digests.chunks.len() - 1;
-            let old = last_text
-                .as_deref()
-                .ok_or_else(|| damaged(id, format!("chunk {last} is missing")))?;
-            let (head, tail) = rest.split_at(rest.len().min(CHUNK_LEN - count % CHUNK_LEN));
-            let text = Text::new(extend_array_text(old, head));
-            tx.put(CHUNKS, &text.js, Some(&chunk_key(id, last)))
-                .map_err(fail)?;
-            digests.chunks[last] = text.digest;
-            last_text = Some(text.text);
-            rest = tail;
+        let mut rest = texts.as_slice();
+        let mut last = tail;
+        let mut next = count;
+        // Top up a short last chunk by splicing text: nothing stored is parsed.
+        if let Some(chunk) = last.as_ref().filter(|c| count - c.start < TAIL_LEN as u64) {
+            let room = TAIL_LEN - (count - chunk.start) as usize;
+            let (head, more) = rest.split_at(rest.len().min(room));
+            if !head.is_empty() {
+                let text = extend_array_text(id, &chunk.text, head)?;
+                tx.put(CHUNKS, &text, Some(&chunk_key(id, chunk.start)))
+                    .map_err(fail)?;
+                last = Some(Chunk {
+                    start: chunk.start,
+                    text,
+                });
+                next += head.len() as u64;
+                rest = more;
+            }
         }
-        for chunk in rest.chunks(CHUNK_LEN) {
-            let text = Text::new(extend_array_text("[]", chunk));
-            tx.put(CHUNKS, &text.js, Some(&chunk_key(id, digests.chunks.len())))
+        for piece in rest.chunks(WRITE_CHUNK) {
+            let text = extend_array_text(id, &JsValue::from_str("[]"), piece)?;
+            tx.put(CHUNKS, &text, Some(&chunk_key(id, next)))
                 .map_err(fail)?;
-            digests.chunks.push(text.digest);
-            last_text = Some(text.text);
+            last = Some(Chunk { start: next, text });
+            next += piece.len() as u64;
         }
         let stamp = clock.tick(rules::now_ms());
         meta.updated_at = stamp.ms;
-        let record = SessionRecord::new(meta.clone(), stamp.seq, (count + texts.len()) as u64);
-        if !self
-            .commit(tx, check, &record, Some(digests), last_text, clock, &doing)
-            .await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(meta))
+        let record = SessionRecord::new(meta, stamp.seq, next);
+        self.commit(tx, &record, last, &doing).await?;
+        Ok(record.metadata)
     }
 
     /// Applies `change` to the metadata of session `id` and stamps it as written now.
@@ -686,20 +530,29 @@ impl IndexedDbSessionManager {
         change: impl FnOnce(&mut SessionMetadata),
     ) -> Result<()> {
         let fail = |e: JsValue| dom_error(doing, &e);
-        let tx = self.tx(&[SESSIONS, META], IdbTransactionMode::Readwrite, doing)?;
+        let tx = self.tx(&[SESSIONS], IdbTransactionMode::Readwrite, doing)?;
         let record = tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?;
-        let clock = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        let record: SessionRecord = found(id, record.result().await.map_err(fail)?)?;
-        let mut clock: Clock =
-            optional(clock.result().await.map_err(fail)?, CLOCK_KEY)?.unwrap_or_default();
-        let stamp = clock.tick(rules::now_ms());
-        let mut meta = record.metadata();
+        let clock = tx.highest_key(SESSIONS, UPDATED_AT).map_err(fail)?;
+        let record = found(id, &record.result().await.map_err(fail)?)?;
+        let stamp = clock_from(clock.await.map_err(fail)?).tick(rules::now_ms());
+        // The chunks are untouched: what this connection remembers of them stays true.
+        let tail = self
+            .inner
+            .known
+            .borrow_mut()
+            .remove(id)
+            .filter(|known| known.rev == record.rev)
+            .and_then(|known| known.tail);
+        let mut meta = record.metadata;
         change(&mut meta);
         meta.updated_at = stamp.ms;
-        let record = SessionRecord::new(meta, stamp.seq, record.message_count);
-        self.commit(tx, None, &record, None, None, clock, doing)
-            .await
-            .map(drop)
+        let updated = SessionRecord::new(meta, stamp.seq, record.message_count);
+        if tail.is_none() && record.message_count > 0 {
+            // Nothing worth remembering: the next append reads the last chunk.
+            tx.put(SESSIONS, &updated.to_js(), None).map_err(fail)?;
+            return tx.done().await.map_err(fail);
+        }
+        self.commit(tx, &updated, tail, doing).await
     }
 
     async fn tag_impl(&self, id: &str, tags: Vec<String>) -> Result<()> {
@@ -719,73 +572,16 @@ impl IndexedDbSessionManager {
     }
 }
 
-/// A whole session read inside a read-write transaction, with the clock.
+/// A whole session (or its chunks before a cut) read inside a read-write transaction, with the
+/// clock.
 struct Loaded {
     tx: Tx,
     record: SessionRecord,
-    digests: Digests,
     clock: Clock,
+    /// The first message index of each chunk read, in order.
+    starts: Vec<u64>,
     chunks: Array,
     state: JsValue,
-}
-
-/// What a save builds on.
-enum Basis {
-    /// Read first, in the save's own transaction: two round trips, never stale.
-    Read,
-    /// This connection's last view: the clock, and the session's record `seq` and digests
-    /// (`seq: None`: unknown, so write everything). One round trip; checked by a [`Check`].
-    Guess {
-        clock: Clock,
-        seq: Option<u64>,
-        old: Digests,
-    },
-}
-
-/// Reads issued first in a write's transaction that confirm the view its writes were built on:
-/// the clock and, if known, the session's record `seq` are still what this connection last wrote.
-struct Check {
-    record: Option<Pending>,
-    clock: Pending,
-    expect_clock: Clock,
-    seq: Option<u64>,
-    id: String,
-    doing: String,
-}
-
-impl Check {
-    fn new(tx: &Tx, id: &str, clock: Clock, seq: Option<u64>, doing: &str) -> Result<Self> {
-        let fail = |e: JsValue| dom_error(doing, &e);
-        let record = match seq {
-            Some(_) => Some(tx.get(SESSIONS, &JsValue::from_str(id)).map_err(fail)?),
-            None => None,
-        };
-        let clock_read = tx.get(META, &JsValue::from_str(CLOCK_KEY)).map_err(fail)?;
-        Ok(Check {
-            record,
-            clock: clock_read,
-            expect_clock: clock,
-            seq,
-            id: id.to_owned(),
-            doing: doing.to_owned(),
-        })
-    }
-
-    /// Whether the guessed view still holds. Awaited while the transaction is still open, so a
-    /// stale guess can abort it before anything commits.
-    async fn holds(self) -> Result<bool> {
-        let fail = |e: JsValue| dom_error(&self.doing, &e);
-        let clock: Option<Clock> = optional(self.clock.result().await.map_err(fail)?, CLOCK_KEY)?;
-        if clock != Some(self.expect_clock) {
-            return Ok(false);
-        }
-        if let Some(record) = self.record {
-            let record: Option<SessionRecord> =
-                optional(record.result().await.map_err(fail)?, &self.id)?;
-            return Ok(record.map(|r| r.seq) == self.seq);
-        }
-        Ok(true)
-    }
 }
 
 impl Inner {
@@ -798,35 +594,60 @@ impl Inner {
     }
 }
 
-/// A record that must exist: `NOT_FOUND` naming `id` when the read found nothing.
-fn found(id: &str, value: JsValue) -> Result<SessionRecord> {
-    optional(value, id)?.ok_or_else(|| Error::not_found(id))
+/// The write clock from the highest key of the `updated_at` index (`[updatedAt, seq]`): the
+/// last write's stamp; zero in an empty store.
+fn clock_from(key: JsValue) -> Clock {
+    if key.is_undefined() {
+        return Clock::default();
+    }
+    let key: Array = key.unchecked_into();
+    Clock {
+        ms: key.get(0).as_f64().unwrap_or(0.0) as i64,
+        seq: key.get(1).as_f64().unwrap_or(0.0) as u64,
+    }
 }
 
-/// A record that may be absent (`undefined`).
-fn optional<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<Option<T>> {
+/// The session record read for `id`: `NOT_FOUND` naming `id` when the read found nothing.
+fn found(id: &str, value: &JsValue) -> Result<SessionRecord> {
     if value.is_undefined() {
+        return Err(Error::not_found(id));
+    }
+    SessionRecord::from_js(value, id)
+}
+
+/// The chunk in a `[key, value]` entry read from `chunks` (none if the entry is undefined).
+fn chunk_from_entry(id: &str, entry: JsValue) -> Result<Option<Chunk>> {
+    if entry.is_undefined() {
         return Ok(None);
     }
-    from_js(value, what).map(Some)
+    let entry: Array = entry.unchecked_into();
+    let start = whole(
+        &entry.get(0).unchecked_into::<Array>().get(1),
+        rules::MAX_SAFE_INTEGER,
+    )
+    .ok_or_else(|| damaged(id, "a chunk key is not [id, start]"))?;
+    Ok(Some(Chunk {
+        start,
+        text: entry.get(1),
+    }))
 }
 
-/// Checks that `found` chunks are what `messages` messages take (of which only the first
-/// `read_up_to` were read, if given).
-fn check_chunk_count(
-    id: &str,
-    messages: u64,
-    found: usize,
-    read_up_to: Option<usize>,
-) -> Result<()> {
-    let stored = chunks_for(messages as usize);
-    let expected = read_up_to.map_or(stored, |n| n.min(stored));
-    if found != expected {
-        let why =
-            format!("{messages} messages need {stored} chunks, found {found} of {expected} read");
-        return Err(damaged(id, why));
-    }
-    Ok(())
+/// The JSON array text `array` (as stored: `[...]`, no spaces) with the JSON texts `items`
+/// appended, built from JS strings without copying them into wasm.
+fn extend_array_text(id: &str, array: &JsValue, items: &[JsValue]) -> Result<JsValue> {
+    let array: &JsString = array
+        .dyn_ref()
+        .filter(|a: &&JsString| a.starts_with("[", 0) && a.ends_with("]", a.length() as i32))
+        .ok_or_else(|| damaged(id, "the last chunk is not a JSON array text"))?;
+    let items: Array = items.iter().collect();
+    let length = array.length();
+    let separator = if length > 2 { "," } else { "" };
+    Ok(array
+        .slice(0, length - 1)
+        .concat(&JsValue::from_str(separator))
+        .concat(&items.join(",").into())
+        .concat(&JsValue::from_str("]"))
+        .into())
 }
 
 impl SessionManager for IndexedDbSessionManager {
@@ -850,15 +671,13 @@ impl SessionManager for IndexedDbSessionManager {
     fn save_returning(&self, session: &Session) -> BoxFuture<'_, Result<SessionMetadata>> {
         // Validate and encode now, so the future owns text rather than a copy of the session.
         let encoded = rules::check_session(session).map(|()| {
-            let chunks = chunk_texts(&session.messages)
-                .into_iter()
-                .map(Text::new)
+            let chunks: Array = session
+                .messages
+                .chunks(WRITE_CHUNK)
+                .map(|chunk| JsValue::from_str(&json_text(chunk)))
                 .collect();
-            (
-                session.metadata.clone(),
-                chunks,
-                Text::new(json_text(&session.state)),
-            )
+            let state = JsValue::from_str(&json_text(&session.state));
+            (session.metadata.clone(), chunks, state)
         });
         let messages = session.messages.len() as u64;
         Box::pin(async move {
@@ -904,9 +723,13 @@ impl SessionManager for IndexedDbSessionManager {
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         let id = session_id.to_owned();
         // Check and encode now: the future owns text, not the caller's values.
-        let texts = rules::check_messages(&messages, session_id)
-            .map(|()| messages.iter().map(json_text).collect());
-        Box::pin(async move { self.append_impl(&id, texts?, tokens).await })
+        let texts = rules::check_messages(&messages, session_id).map(|()| {
+            messages
+                .iter()
+                .map(|m| JsValue::from_str(&json_text(m)))
+                .collect()
+        });
+        Box::pin(async move { self.append_texts(&id, texts?, tokens).await })
     }
 }
 
@@ -919,7 +742,7 @@ impl IndexedDbSessionManager {
             let records = self.list_records(page).await?;
             records
                 .iter()
-                .map(|r| Ok(from_js::<SessionRecord>(r, "(listing)")?.metadata()))
+                .map(|r| Ok(SessionRecord::from_js(&r, "(listing)")?.metadata))
                 .collect()
         })
     }

@@ -119,3 +119,18 @@ export function pageNewestFirst(source, query, offset, limit) {
     };
   });
 }
+
+/** Resolves with the highest key of `index` (the write clock), or undefined when it is empty. */
+export function highestKey(index) {
+  return request(index.openKeyCursor(null, "prev")).then((cursor) => (cursor ? cursor.key : undefined));
+}
+
+/** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
+export function isWellFormedString(value) {
+  return typeof value === "string" && value.isWellFormed();
+}
+
+/** Resolves with `[key, value]` of the last record of `store` within `range`, or undefined. */
+export function lastEntry(store, range) {
+  return request(store.openCursor(range, "prev")).then((cursor) => (cursor ? [cursor.primaryKey, cursor.value] : undefined));
+}

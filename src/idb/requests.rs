@@ -3,7 +3,9 @@
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
 
 use crate::error::Error;
 
@@ -19,6 +21,13 @@ extern "C" {
         offset: f64,
         limit: f64,
     ) -> Promise;
+    #[wasm_bindgen(js_name = lastEntry)]
+    fn last_entry(store: &IdbObjectStore, range: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = highestKey)]
+    fn highest_key(index: &IdbIndex) -> Promise;
+    /// Whether `value` is a string without lone surrogates (which Rust strings cannot hold).
+    #[wasm_bindgen(js_name = isWellFormedString)]
+    pub(crate) fn is_well_formed_string(value: &JsValue) -> bool;
     #[wasm_bindgen(js_name = openDatabase)]
     pub(crate) fn open_database(
         name: &str,
@@ -72,6 +81,17 @@ impl Tx {
         Pending::new(self.store(store)?.get_all_with_key(range))
     }
 
+    pub fn get_all_keys(&self, store: &str, range: &JsValue) -> Result<Pending, JsValue> {
+        Pending::new(self.store(store)?.get_all_keys_with_key(range))
+    }
+
+    /// The highest key of `index` of `store` (undefined when empty), read now.
+    pub fn highest_key(&self, store: &str, index: &str) -> Result<JsFuture, JsValue> {
+        Ok(JsFuture::from(highest_key(
+            &self.store(store)?.index(index)?,
+        )))
+    }
+
     pub fn count(&self, store: &str, key: &JsValue) -> Result<Pending, JsValue> {
         Pending::new(self.store(store)?.count_with_key(key))
     }
@@ -92,21 +112,9 @@ impl Tx {
         Ok(())
     }
 
-    /// Values of `store` within `range`, last key first, at most `limit` of them.
-    pub fn last(&self, store: &str, range: &JsValue, limit: u32) -> Result<JsFuture, JsValue> {
-        Ok(JsFuture::from(page_newest_first(
-            &self.store(store)?.into(),
-            range,
-            0.0,
-            f64::from(limit),
-        )))
-    }
-
-    /// Aborts the transaction: none of its writes happen.
-    pub async fn abort(self) {
-        // Aborting an already-finished transaction throws; either way nothing more is written.
-        let _ = self.tx.abort();
-        let _ = self.done.await;
+    /// `[key, value]` of the last record of `store` within `range` (undefined if none), read now.
+    pub fn last_entry(&self, store: &str, range: &JsValue) -> Result<JsFuture, JsValue> {
+        Ok(JsFuture::from(last_entry(&self.store(store)?, range)))
     }
 
     /// Waits until every queued request is durable, or returns the error that aborted them all.

@@ -1,15 +1,15 @@
 //! The database layout, its version, and the migrations that bring an older database up to it.
 //!
 //! Version 1:
-//! - `sessions`: one small record per session, key path `metadata.id`: `{ metadata, seq,
+//! - `sessions`: one small record per session, key path `metadata.id`: `{ metadata, seq, rev,
 //!   messageCount }`, the metadata in its JS shape. Index `updated_at` on
-//!   `[metadata.updatedAt, seq]` orders `list`, which reads these records only.
-//! - `chunks`: the messages as JSON text, [`CHUNK_LEN`] per record, key `[id, chunk number]`; a
-//!   save rewrites only the chunks whose text changed, so an appending save writes the tail only.
+//!   `[metadata.updatedAt, seq]` orders `list`, which reads these records only; its highest key
+//!   is the store-wide write clock. `rev` is random per write, so a write can tell whether a
+//!   session changed since this connection last wrote it.
+//! - `chunks`: the messages as JSON array text, key `[id, index of the chunk's first message]`.
+//!   A save writes up to [`WRITE_CHUNK`] messages per record; an append tops up the last record
+//!   while it holds fewer than [`TAIL_LEN`], else starts a new one, so it never rewrites history.
 //! - `states`: the agent state as JSON text, key `id`.
-//! - `digests`: fingerprints of each chunk's and the state's text, key `id`, so a save can tell
-//!   what changed without reading the texts.
-//! - `meta`: the store-wide write clock under key [`CLOCK_KEY`].
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
@@ -21,18 +21,17 @@ pub(crate) const VERSION: u32 = 1;
 pub(crate) const SESSIONS: &str = "sessions";
 pub(crate) const CHUNKS: &str = "chunks";
 pub(crate) const STATES: &str = "states";
-pub(crate) const DIGESTS: &str = "digests";
-pub(crate) const META: &str = "meta";
 /// Index of `sessions` on `[metadata.updatedAt, seq]`.
 pub(crate) const UPDATED_AT: &str = "updated_at";
-pub(crate) const CLOCK_KEY: &str = "clock";
-/// Messages per chunk record. Part of the layout: changing it needs a migration. Fewer, larger
-/// records read and write faster (each IndexedDB request has a fixed cost); an append rewrites
-/// the last chunk, which stays small enough at this size (measured in BENCHMARKS.md).
-pub(crate) const CHUNK_LEN: usize = 128;
+/// Most messages a save puts in one chunk record. Each IndexedDB request has a fixed cost, so a
+/// saved history is one record up to this size (measured in BENCHMARKS.md).
+pub(crate) const WRITE_CHUNK: usize = 1024;
+/// An append adds to the last chunk while it holds fewer messages than this, and starts a new
+/// chunk after: the text an append rewrites stays this small however long the history grows.
+pub(crate) const TAIL_LEN: usize = 128;
 
 /// Every store, for transactions that touch a whole session.
-pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, DIGESTS, META];
+pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES];
 
 /// Runs each migration from `old_version` up to [`VERSION`], inside the upgrade transaction.
 pub(crate) fn upgrade(
@@ -55,7 +54,7 @@ fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
         .map(|s| JsValue::from_str(s))
         .collect();
     sessions.create_index_with_str_sequence(UPDATED_AT, &key_path)?;
-    for store in [CHUNKS, STATES, DIGESTS, META] {
+    for store in [CHUNKS, STATES] {
         db.create_object_store(store)?;
     }
     Ok(())

@@ -67,7 +67,7 @@ function strictJson(value, where, maxDepth) {
     const inArray = Array.isArray(this);
     if (raw === undefined && !inArray && key !== "") return undefined;
     let why = problem(raw) ?? (inArray || key.isWellFormed() ? null : "a key with a lone surrogate");
-    if (why === null && raw !== encoded && typeof raw === "object" && raw !== null) {
+    if (why === null && typeof raw === "object" && raw !== null && typeof raw.toJSON === "function") {
       why = "an object with a toJSON method, which JSON would replace by what it returns";
     }
     if (why === null && typeof raw === "object" && raw !== null) {
@@ -101,17 +101,55 @@ function locator(root, name, rootHolder = null, rootPath = name) {
 }
 
 /**
- * JSON text of the array `values` named `what` (e.g. "messages"), refusing what JSON would
- * change and elements nested deeper than `maxDepth`.
+ * Whether `value` is what strictJson accepts (plain data, nested no deeper than `maxDepth`, the
+ * root being 1 deep). A fast walk with no paths and no replacer: strictJson's replacer makes
+ * JSON.stringify several times slower, so it only runs to name the problem once this refuses.
  */
-export function encodeJsonArray(values, what, maxDepth) {
-  return strictJson(values, locator(values, what), maxDepth + 1);
+function plain(value, depth, maxDepth) {
+  if (problem(value) !== null) return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth > maxDepth || typeof value.toJSON === "function") return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] === undefined || !plain(value[i], depth + 1, maxDepth)) return false;
+    }
+    return true;
+  }
+  for (const key of Object.keys(value)) {
+    const child = value[key];
+    if (child === undefined) continue;
+    if (!key.isWellFormed() || !plain(child, depth + 1, maxDepth)) return false;
+  }
+  return true;
+}
+
+/** JSON text of `value` if `plain` accepts it, else strictJson's error naming where and why. */
+function checkedJson(value, where, maxDepth) {
+  let ok = false;
+  try {
+    ok = plain(value, 1, maxDepth);
+  } catch {
+    // A trap or getter threw: strictJson below meets it too and says so.
+  }
+  if (ok) return JSON.stringify(value);
+  strictJson(value, where, maxDepth);
+  throw invalid(`${where(null, null)} cannot be stored exactly`);
 }
 
 /**
- * A session object encoded for storage: its metadata as JSON text, its messages as JSON array
- * texts of `chunkLen` messages each, its state as JSON text, and its number of messages; no
- * message or state nested deeper than `maxDepth`.
+ * The JSON texts of the messages in the array `values` named `what` (e.g. "messages"), one per
+ * message, refusing what JSON would change and messages nested deeper than `maxDepth`.
+ */
+export function encodeMessages(values, what, maxDepth) {
+  const where = locator(values, what);
+  return values.map((value, i) => checkedJson(value, (holder, key) =>
+    holder === null ? `${what}[${i}]` : where(holder, key), maxDepth));
+}
+
+/**
+ * A session object encoded for storage: a plain copy of its metadata (for the store to check
+ * field by field), its messages as JSON array texts of `chunkLen` messages each, its state as
+ * JSON text, and its number of messages; no message or state nested deeper than `maxDepth`.
  */
 export function encodeSession(session, chunkLen, maxDepth) {
   if (session === null || typeof session !== "object" || Array.isArray(session)) {
@@ -132,13 +170,20 @@ export function encodeSession(session, chunkLen, maxDepth) {
   for (let start = 0; start < messages.length; start += chunkLen) {
     const chunk = messages.slice(start, start + chunkLen);
     const where = (holder, key) =>
-      holder === chunk ? `session.messages[${start + Number(key)}]` : locator(messages, "session.messages")(holder, key);
-    chunks.push(strictJson(chunk, where, maxDepth + 1));
+      holder === null ? "session.messages"
+        : holder === chunk ? `session.messages[${start + Number(key)}]`
+          : locator(messages, "session.messages")(holder, key);
+    chunks.push(checkedJson(chunk, where, maxDepth + 1));
+  }
+  const copy = Object.create(null); // so a "__proto__" key stays a field, for the store to refuse
+  for (const key of Object.keys(metadata)) {
+    const value = metadata[key];
+    if (value !== undefined) copy[key] = Array.isArray(value) ? copyArray(value) : value;
   }
   return {
-    metadata: strictJson(metadata, locator(metadata, "session.metadata"), 2),
+    metadata: copy,
     chunks,
-    state: strictJson(state, locator(state, "session.state"), maxDepth),
+    state: checkedJson(state, locator(state, "session.state"), maxDepth),
     count: messages.length,
   };
 }

@@ -325,18 +325,27 @@ pub async fn fork_diverges_independently(m: &impl SessionManager) {
 }
 
 pub async fn rewind_keeps_the_first_n_messages(m: &impl SessionManager) {
-    // Cuts on, beside and between the chunk boundaries of stores that chunk (32, 64, 128, 256).
-    let s = session("long", 300);
+    // Stores that chunk (IndexedDB: 1,024 messages per saved record, appends topping up the last
+    // record to 128) get cuts on, beside and between every chunk boundary: a saved 1,100 (chunks
+    // at 0 and 1024), then appends of 60 (1024 topped up to 128 messages, new chunk at 1152) and
+    // 200 (topped up, new chunk at 1272).
+    let mut s = session("long", 1100);
     let saved = m.save_returning(&s).await.unwrap();
+    let id = s.metadata.id.clone();
+    for (turn, size) in [60, 200].into_iter().enumerate() {
+        let new: Vec<Value> = (0..size).map(|i| json!({"turn": turn, "i": i})).collect();
+        m.append(&id, new.clone(), 0).await.unwrap();
+        s.messages.extend(new);
+    }
     for n in [
-        299, 257, 256, 255, 200, 129, 128, 127, 65, 64, 63, 33, 32, 31, 3,
+        1359, 1273, 1272, 1271, 1153, 1152, 1151, 1101, 1100, 1099, 1025, 1024, 1023, 500, 3,
     ] {
-        let r = m.rewind(&s.metadata.id, n).await.unwrap();
+        let r = m.rewind(&id, n).await.unwrap();
         assert_eq!(r.messages, s.messages[..n as usize], "rewind to {n}");
         assert_eq!(r.metadata.turn_count, n);
         assert!(r.metadata.updated_at >= saved.updated_at);
         assert_eq!(r.state, s.state);
-        let back = m.resume(&s.metadata.id).await.unwrap();
+        let back = m.resume(&id).await.unwrap();
         assert_eq!(back, r, "rewind to {n} is persisted");
     }
 }
@@ -530,12 +539,16 @@ pub async fn empty_session_round_trips(m: &impl SessionManager) {
 }
 
 pub async fn append_adds_a_turn_after_the_history(m: &impl SessionManager) {
-    // 30 messages leave the last chunk partly filled in stores that chunk; appends cross it.
+    // 30 messages leave the last chunk partly filled in stores that chunk; appends fill it, cross
+    // it, start new ones, and (1,100 at once) span more than one new chunk.
     let mut s = session("growing", 30);
     let saved = m.save_returning(&s).await.unwrap();
     let id = s.metadata.id.clone();
     let mut expected_tokens = s.metadata.total_tokens;
-    for (turn, size) in [1usize, 5, 70, 0, 150, 2, 300].into_iter().enumerate() {
+    for (turn, size) in [1usize, 5, 70, 0, 150, 2, 300, 1100]
+        .into_iter()
+        .enumerate()
+    {
         let new: Vec<Value> = (0..size).map(|i| json!({"turn": turn, "i": i})).collect();
         let meta = m.append(&id, new.clone(), 10 * turn as u64).await.unwrap();
         s.messages.extend(new);
