@@ -1,15 +1,40 @@
 //! JSON array texts, as the IndexedDB store keeps messages: cut after the first `n` elements
 //! by scanning for top-level commas, without parsing (or changing) a single element.
 
-/// The JSON array `text` cut to its first `keep` elements, or `None` if it has no more than
-/// that. Fails if `text` is not a JSON array.
+/// Where to cut a JSON array text to keep its first elements.
+#[derive(Debug, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) fn truncated_array(text: &str, keep: usize) -> Result<Option<String>, &'static str> {
+pub(crate) enum Cut {
+    /// Keep `text[..end]` and close it with `]`.
+    At(usize),
+    /// The array has no more elements than that: keep it whole.
+    Whole,
+    /// The text ends before the answer: it is a prefix of the array (or not an array).
+    NeedMore,
+}
+
+/// Where to cut the JSON array text `text` (or a prefix of it) to keep its first `keep`
+/// elements, found by scanning for top-level commas.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn cut_array(text: &str, keep: usize) -> Result<Cut, &'static str> {
     let body = text.trim_start();
     let offset = text.len() - body.len();
-    let rest = body.strip_prefix('[').ok_or("not a JSON array")?;
+    let Some(rest) = body.strip_prefix('[') else {
+        return if body.is_empty() {
+            Ok(Cut::NeedMore)
+        } else {
+            Err("not a JSON array")
+        };
+    };
     if keep == 0 {
-        return Ok((!rest.trim_start().starts_with(']')).then(|| "[]".to_owned()));
+        let rest = rest.trim_start();
+        return Ok(if rest.is_empty() {
+            Cut::NeedMore
+        } else if rest.starts_with(']') {
+            Cut::Whole
+        } else {
+            Cut::At(offset + 1)
+        });
     }
     let (mut depth, mut in_string, mut escaped, mut commas) = (0usize, false, false, 0usize);
     for (i, byte) in rest.bytes().enumerate() {
@@ -25,25 +50,34 @@ pub(crate) fn truncated_array(text: &str, keep: usize) -> Result<Option<String>,
         match byte {
             b'"' => in_string = true,
             b'[' | b'{' => depth += 1,
-            b']' | b'}' if depth == 0 => return Ok(None),
+            b']' | b'}' if depth == 0 => return Ok(Cut::Whole),
             b']' | b'}' => depth -= 1,
             b',' if depth == 0 => {
                 commas += 1;
                 if commas == keep {
-                    // Cut at an ASCII comma: always a character boundary.
-                    let end = offset + 1 + i;
-                    return Ok(Some(format!("{}]", &text[..end])));
+                    // An ASCII comma: always a character boundary.
+                    return Ok(Cut::At(offset + 1 + i));
                 }
             }
             _ => {}
         }
     }
-    Err("the JSON array is not terminated")
+    Ok(Cut::NeedMore)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::truncated_array;
+    use super::{cut_array, Cut};
+
+    /// The whole JSON array `text` cut to its first `keep` elements, or `None` if it has no more
+    /// than that.
+    fn truncated_array(text: &str, keep: usize) -> Result<Option<String>, &'static str> {
+        match cut_array(text, keep)? {
+            Cut::At(end) => Ok(Some(format!("{}]", &text[..end]))),
+            Cut::Whole => Ok(None),
+            Cut::NeedMore => Err("the JSON array is not terminated"),
+        }
+    }
 
     #[test]
     fn cuts_after_top_level_elements_only() {
@@ -71,6 +105,20 @@ mod tests {
         );
         assert!(truncated_array("{}", 1).is_err());
         assert!(truncated_array("[1,2", 5).is_err());
+    }
+
+    #[test]
+    fn prefixes_ask_for_more_until_the_cut_is_inside() {
+        let text = r#"[{"k":"a,b"},[1,2],"x"]"#;
+        let cut = |end: usize| cut_array(&text[..end], 2).unwrap();
+        assert_eq!(cut(0), Cut::NeedMore);
+        assert_eq!(cut(1), Cut::NeedMore);
+        assert_eq!(cut(9), Cut::NeedMore, "the comma inside a string is no cut");
+        assert_eq!(cut(18), Cut::NeedMore);
+        assert_eq!(cut(19), Cut::At(18));
+        assert_eq!(cut_array(text, 3).unwrap(), Cut::Whole);
+        assert_eq!(cut_array("[", 0).unwrap(), Cut::NeedMore);
+        assert_eq!(cut_array("[1", 0).unwrap(), Cut::At(1));
     }
 
     #[test]

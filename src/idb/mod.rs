@@ -27,7 +27,7 @@ use self::requests::{dom_error, open_database, Pending, Tx};
 pub(crate) use self::schema::WRITE_CHUNK;
 use self::schema::{ALL, CHUNKS, SESSIONS, STATES, TAIL_LEN, UPDATED_AT};
 use crate::error::{Error, Result};
-use crate::json_text::truncated_array;
+use crate::json_text::{cut_array, Cut};
 use crate::manager::{BoxFuture, SessionManager};
 use crate::model::{Session, SessionMetadata};
 use crate::rules::{self, Clock};
@@ -416,16 +416,15 @@ impl IndexedDbSessionManager {
             tx.delete(CHUNKS, &chunks_from(id, keep).map_err(fail)?)
                 .map_err(fail)?;
             // The last chunk read starts before the cut; it may hold messages after it.
-            if let (Some(&start), Some(text)) = (starts.last(), chunks.pop().as_string()) {
-                let cut =
-                    truncated_array(&text, (keep - start) as usize).map_err(|e| damaged(id, e))?;
-                let text =
-                    cut.map_or_else(|| JsValue::from_str(&text), |cut| JsValue::from_str(&cut));
-                tx.put(CHUNKS, &text, Some(&chunk_key(id, start)))
-                    .map_err(fail)?;
-                chunks.push(&text);
-            } else if keep > 0 {
-                return Err(damaged(id, "the chunks before the cut are missing"));
+            match (starts.last(), chunks.pop()) {
+                (Some(&start), text) if !text.is_undefined() => {
+                    let text = cut_chunk(id, &text, (keep - start) as usize)?.unwrap_or(text);
+                    tx.put(CHUNKS, &text, Some(&chunk_key(id, start)))
+                        .map_err(fail)?;
+                    chunks.push(&text);
+                }
+                _ if keep > 0 => return Err(damaged(id, "the chunks before the cut are missing")),
+                _ => {}
             }
         }
         let tail = starts.last().map(|&start| Chunk {
@@ -630,6 +629,32 @@ fn chunk_from_entry(id: &str, entry: JsValue) -> Result<Option<Chunk>> {
         start,
         text: entry.get(1),
     }))
+}
+
+/// The chunk text `text` cut to its first `keep` messages, or `None` if it holds no more. Copies
+/// into wasm only the start of the text the cut needs (a prefix that doubles until it holds the
+/// cut), not a whole chunk of up to [`WRITE_CHUNK`] messages.
+fn cut_chunk(id: &str, text: &JsValue, keep: usize) -> Result<Option<JsValue>> {
+    let text: &JsString = text
+        .dyn_ref()
+        .ok_or_else(|| damaged(id, "a chunk is not text"))?;
+    let length = text.length();
+    let mut take = (keep as u32)
+        .saturating_add(1)
+        .saturating_mul(512)
+        .min(length);
+    loop {
+        // A prefix may end inside a surrogate pair, which is then replaced: only past the cut.
+        let prefix = String::from(text.slice(0, take));
+        match cut_array(&prefix, keep).map_err(|e| damaged(id, e))? {
+            Cut::At(end) => return Ok(Some(JsValue::from_str(&format!("{}]", &prefix[..end])))),
+            Cut::Whole => return Ok(None),
+            Cut::NeedMore if take >= length => {
+                return Err(damaged(id, "a chunk is not a terminated JSON array"))
+            }
+            Cut::NeedMore => take = take.saturating_mul(2).min(length),
+        }
+    }
 }
 
 /// The JSON array text `array` (as stored: `[...]`, no spaces) with the JSON texts `items`

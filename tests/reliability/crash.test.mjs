@@ -1,5 +1,6 @@
 // Crash mid-save: a large save is started, and the renderer is crashed (CDP Page.crash) or the page
-// closed after a delay swept across the save's duration. Reopened in a new page, the session must
+// closed after a delay swept across the save's duration, counted from when the page says the
+// save's writes began (its encoding runs first, synchronously, and is not what a crash can tear). Reopened in a new page, the session must
 // be the old version or the new one, whole: metadata, messages and state of the same version.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +8,7 @@ import { run, startOrigin, uniqueDb } from "./support.mjs";
 
 const POINTS = Number(process.env.CRASH_POINTS ?? 40);
 const OLD_LEN = 1000;
-const NEW_LEN = 5000;
+const NEW_LEN = 40000;
 let site;
 
 before(async () => {
@@ -28,9 +29,11 @@ async function startSave({ SessionStore }, _raw, { dbName, oldLen, newLen, wait 
   });
   const store = await SessionStore.open(dbName);
   await store.save(version(0, oldLen));
-  const started = performance.now();
-  const saving = store.save(version(1, newLen)).then(() => performance.now() - started);
-  if (wait) return await saving;
+  const next = version(1, newLen);
+  const saving = store.save(next); // encodes synchronously, then writes
+  const writing = performance.now();
+  window.saveStarted?.();
+  if (wait) return await saving.then(() => performance.now() - writing);
   window.saving = saving;
   return null;
 }
@@ -69,10 +72,14 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
   for (let i = 0; i < POINTS; i++) {
     const dbName = uniqueDb(`crash-${i}`);
     const way = i % 4 === 3 ? "close" : "crash";
-    const delay = Math.round((i / POINTS) ** 2 * ms * 1.3); // denser early, where the write is in flight
+    const delay = Math.round((i / POINTS) ** 3 * ms * 1.3); // denser early, where the write is in flight
     const page = await site.tab(context);
     const cdp = await context.newCDPSession(page);
+    let signal;
+    const started = new Promise((resolve) => (signal = resolve));
+    await page.exposeFunction("saveStarted", () => signal());
     await run(page, startSave, { dbName, oldLen: OLD_LEN, newLen: NEW_LEN, wait: false });
+    await started;
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (way === "crash") {
       const crashed = new Promise((resolve) => page.once("crash", resolve));
@@ -87,7 +94,7 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
     if (!page.isClosed()) await page.close();
   }
   console.log(`crash: ${POINTS} points (${ways.crash} renderer crashes, ${ways.close} page closes) over a ` +
-    `${ms.toFixed(0)} ms save; ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
+    `save writing for ${ms.toFixed(0)} ms; ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
   // The sweep must straddle the commit, or it proves nothing about the moment that matters.
   assert.ok(outcomes.old > 0 && outcomes.new > 0, `every crash fell on one side: ${JSON.stringify(outcomes)}`);
   await context.close();
