@@ -212,11 +212,6 @@ export function metadataOf(records) {
   return records.map((record) => record.metadata);
 }
 
-/** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
-export function isWellFormedString(value) {
-  return typeof value === "string" && value.isWellFormed();
-}
-
 /**
  * A plain copy of the array `value`, or null if it is not one. Throws what reading it throws
  * (a revoked Proxy, a length trap, an index getter), for the caller to refuse.
