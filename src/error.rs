@@ -32,16 +32,46 @@ pub enum Error {
         /// Why it is closed.
         message: String,
     },
-    /// Storage cannot be used here: IndexedDB is missing, refused or blocked.
+    /// Storage cannot be used here: IndexedDB is missing, refused or blocked, or a server or
+    /// database cannot be reached.
     Unavailable {
         /// What was tried and why it failed.
+        message: String,
+    },
+    /// The write would clash with sessions already stored (an import told to fail on them);
+    /// nothing was written.
+    Conflict {
+        /// Which sessions clash.
+        message: String,
+    },
+    /// A server refused the request's credentials (none, unknown or revoked); nothing was read
+    /// or written.
+    Unauthorized {
+        /// Why the credentials were refused.
+        message: String,
+    },
+    /// A request or value is larger than the configured limit; nothing was written.
+    TooLarge {
+        /// What was too large, and the limit.
         message: String,
     },
 }
 
 impl Error {
-    /// The stable code of this error: `NOT_FOUND`, `INVALID_INPUT`, `QUOTA_EXCEEDED`, `STORAGE`,
-    /// `CLOSED` or `UNAVAILABLE`.
+    /// Every code [`Error::code`] returns, in declaration order.
+    pub const CODES: [&'static str; 9] = [
+        "NOT_FOUND",
+        "INVALID_INPUT",
+        "QUOTA_EXCEEDED",
+        "STORAGE",
+        "CLOSED",
+        "UNAVAILABLE",
+        "CONFLICT",
+        "UNAUTHORIZED",
+        "TOO_LARGE",
+    ];
+
+    /// The stable code of this error, one of [`Error::CODES`].
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "NOT_FOUND",
@@ -50,6 +80,9 @@ impl Error {
             Error::Storage { .. } => "STORAGE",
             Error::Closed { .. } => "CLOSED",
             Error::Unavailable { .. } => "UNAVAILABLE",
+            Error::Conflict { .. } => "CONFLICT",
+            Error::Unauthorized { .. } => "UNAUTHORIZED",
+            Error::TooLarge { .. } => "TOO_LARGE",
         }
     }
 
@@ -79,7 +112,10 @@ impl fmt::Display for Error {
             | Error::QuotaExceeded { message }
             | Error::Storage { message }
             | Error::Closed { message }
-            | Error::Unavailable { message } => f.write_str(message),
+            | Error::Unavailable { message }
+            | Error::Conflict { message }
+            | Error::Unauthorized { message }
+            | Error::TooLarge { message } => f.write_str(message),
         }
     }
 }

@@ -63,7 +63,8 @@ export interface StorageUsage {
 /** How every `SessionStore` promise rejects. */
 export interface SessionError extends Error {
   name: "SessionError";
-  code: "NOT_FOUND" | "INVALID_INPUT" | "QUOTA_EXCEEDED" | "STORAGE" | "CLOSED" | "UNAVAILABLE";
+  code: "NOT_FOUND" | "INVALID_INPUT" | "QUOTA_EXCEEDED" | "STORAGE" | "CLOSED" | "UNAVAILABLE"
+    | "CONFLICT" | "UNAUTHORIZED" | "TOO_LARGE";
 }
 "#;
 
