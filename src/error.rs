@@ -55,11 +55,16 @@ pub enum Error {
         /// What was too large, and the limit.
         message: String,
     },
+    /// A bug in this library, not a problem with the input or the storage; nothing was written.
+    Internal {
+        /// What failed, and the cause.
+        message: String,
+    },
 }
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 9] = [
+    pub const CODES: [&'static str; 10] = [
         "NOT_FOUND",
         "INVALID_INPUT",
         "QUOTA_EXCEEDED",
@@ -69,6 +74,7 @@ impl Error {
         "CONFLICT",
         "UNAUTHORIZED",
         "TOO_LARGE",
+        "INTERNAL",
     ];
 
     /// The stable code of this error, one of [`Error::CODES`].
@@ -83,6 +89,7 @@ impl Error {
             Error::Conflict { .. } => "CONFLICT",
             Error::Unauthorized { .. } => "UNAUTHORIZED",
             Error::TooLarge { .. } => "TOO_LARGE",
+            Error::Internal { .. } => "INTERNAL",
         }
     }
 
@@ -115,7 +122,8 @@ impl fmt::Display for Error {
             | Error::Unavailable { message }
             | Error::Conflict { message }
             | Error::Unauthorized { message }
-            | Error::TooLarge { message } => f.write_str(message),
+            | Error::TooLarge { message }
+            | Error::Internal { message } => f.write_str(message),
         }
     }
 }

@@ -6,7 +6,8 @@ mod error;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod js;
-mod json_text;
+#[cfg(target_arch = "wasm32")]
+mod js_value;
 mod manager;
 mod memory;
 mod model;

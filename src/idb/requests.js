@@ -88,22 +88,24 @@ export function openDatabase(name, version, upgrade, blockedMs) {
 }
 
 /**
- * Values of `source` (an index or object store) within `query` (a key range, or null for all),
- * last key first: skips `offset`, returns at most `limit`. One request where the browser takes a
- * direction for getAll (IndexedDB 3.0), else one cursor walk; never reads more than
- * `offset + limit` records.
+ * The metadata objects of the session records in `index`, last key first: skips `offset`,
+ * returns at most `limit`, or all of them when `limit` is undefined. A page is one request where
+ * the browser takes a direction for getAll (IndexedDB 3.0), else one cursor walk; it never reads
+ * more than `offset + limit` records.
  */
-export function pageNewestFirst(source, query, offset, limit) {
+export function metadataNewestFirst(index, offset, limit) {
+  const metadata = (records) => records.map((record) => record.metadata);
+  if (limit === undefined) return request(index.getAll()).then((all) => metadata(all.reverse()));
   if (limit === 0) return Promise.resolve([]);
-  if ("getAllRecords" in source) {
-    return request(source.getAll({ query, count: offset + limit, direction: "prev" })).then((all) =>
-      all.slice(offset),
+  if ("getAllRecords" in index) {
+    return request(index.getAll({ query: null, count: offset + limit, direction: "prev" })).then((all) =>
+      metadata(all.slice(offset)),
     );
   }
   return new Promise((resolve, reject) => {
     const out = [];
     let skipped = offset === 0;
-    const req = source.openCursor(query, "prev");
+    const req = index.openCursor(null, "prev");
     req.onerror = () => reject(req.error);
     req.onsuccess = () => {
       const cursor = req.result;
@@ -113,7 +115,7 @@ export function pageNewestFirst(source, query, offset, limit) {
         cursor.advance(offset);
         return;
       }
-      out.push(cursor.value);
+      out.push(cursor.value.metadata);
       if (out.length === limit) resolve(out);
       else cursor.continue();
     };
@@ -123,11 +125,6 @@ export function pageNewestFirst(source, query, offset, limit) {
 /** Resolves with the highest key of `index` (the write clock), or undefined when it is empty. */
 export function highestKey(index) {
   return request(index.openKeyCursor(null, "prev")).then((cursor) => (cursor ? cursor.key : undefined));
-}
-
-/** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
-export function isWellFormedString(value) {
-  return typeof value === "string" && value.isWellFormed();
 }
 
 /** Resolves with `[key, value]` of the last record of `store` within `range`, or undefined. */

@@ -1,4 +1,6 @@
-// Conversions between JS values and the JSON text the store keeps. Encoding is strict:
+// Conversions between JS values and the JSON text the store keeps, for the JS facade (src/js/).
+// Every limit comes from Rust as an argument. A value refused here throws an error named
+// "InvalidInput" (the facade's INVALID_INPUT); anything else thrown is a bug. Encoding is strict:
 // JSON.stringify alone would silently drop or change what JSON cannot hold (functions, symbols,
 // undefined in arrays and array holes, NaN, Infinity, -0, Dates, Maps, class instances, objects
 // with toJSON, lone surrogates); here each of those is refused, naming where it was found. Cycles, BigInts and
@@ -29,10 +31,36 @@ function problem(value) {
   }
 }
 
+/** The errors this file throws to refuse input (a user's getter cannot forge one). */
+const refusals = new WeakSet();
+
 function invalid(message) {
   const error = new Error(message);
   error.name = "InvalidInput";
+  refusals.add(error);
   return error;
+}
+
+/** What a thrown value says, without throwing again (a Symbol, a revoked Proxy...). */
+function said(e) {
+  try {
+    return e && typeof e.message === "string" ? e.message : String(e);
+  } catch {
+    return typeof e;
+  }
+}
+
+/**
+ * `read()`, refusing the input named `what` if reading it throws: a revoked Proxy, a throwing
+ * getter or trap is the caller's value misbehaving, not a bug here.
+ */
+function readable(what, read) {
+  try {
+    return read();
+  } catch (e) {
+    if (refusals.has(e)) throw e;
+    throw invalid(`${what} cannot be read: ${said(e)}`);
+  }
 }
 
 /** Path from `root` to the object `target`, like `messages[3].content`, or null. */
@@ -85,7 +113,7 @@ function strictJson(value, where, maxDepth) {
     return JSON.stringify(value, check);
   } catch (e) {
     if (e === bad) throw invalid(`${where(bad.holder, bad.key)} is ${bad.why}`);
-    throw invalid(`${where(null, null)} cannot be stored: ${e && e.message ? e.message : String(e)}`);
+    throw invalid(`${where(null, null)} cannot be stored: ${said(e)}`);
   }
 }
 
@@ -152,47 +180,53 @@ export function encodeMessages(values, what, maxDepth) {
  * JSON text, and its number of messages; no message or state nested deeper than `maxDepth`.
  */
 export function encodeSession(session, chunkLen, maxDepth) {
-  if (session === null || typeof session !== "object" || Array.isArray(session)) {
+  if (readable("session", () => session === null || typeof session !== "object" || Array.isArray(session))) {
     throw invalid("session must be an object with metadata, messages and state");
   }
-  for (const key of Object.keys(session)) {
-    if (key !== "metadata" && key !== "messages" && key !== "state") {
-      throw invalid(`session has unknown field ${JSON.stringify(key)}`);
+  const { metadata, messages, state } = readable("session", () => {
+    for (const key of Object.keys(session)) {
+      if (key !== "metadata" && key !== "messages" && key !== "state") {
+        throw invalid(`session has unknown field ${JSON.stringify(key)}`);
+      }
     }
-  }
-  const { metadata, messages, state } = session;
-  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+    return { metadata: session.metadata, messages: session.messages, state: session.state };
+  });
+  if (readable("session.metadata", () => metadata === null || typeof metadata !== "object" || Array.isArray(metadata))) {
     throw invalid("session.metadata must be an object");
   }
-  if (!Array.isArray(messages)) throw invalid("session.messages must be an array");
+  if (!readable("session.messages", () => Array.isArray(messages))) throw invalid("session.messages must be an array");
   if (state === undefined) throw invalid("session.state is missing (use null for none)");
   const chunks = [];
-  for (let start = 0; start < messages.length; start += chunkLen) {
-    const chunk = messages.slice(start, start + chunkLen);
+  const count = readable("session.messages", () => messages.length);
+  for (let start = 0; start < count; start += chunkLen) {
+    const chunk = readable("session.messages", () => messages.slice(start, start + chunkLen));
     const where = (holder, key) =>
       holder === null ? "session.messages"
         : holder === chunk ? `session.messages[${start + Number(key)}]`
           : locator(messages, "session.messages")(holder, key);
     chunks.push(checkedJson(chunk, where, maxDepth + 1));
   }
-  const copy = Object.create(null); // so a "__proto__" key stays a field, for the store to refuse
-  for (const key of Object.keys(metadata)) {
-    const value = metadata[key];
-    if (value !== undefined) copy[key] = Array.isArray(value) ? copyArray(value) : value;
-  }
+  const copy = readable("session.metadata", () => {
+    const copy = Object.create(null); // so a "__proto__" key stays a field, for the store to refuse
+    for (const key of Object.keys(metadata)) {
+      const value = metadata[key];
+      if (value !== undefined) copy[key] = Array.isArray(value) ? copyArray(value, `session.metadata.${key}`) : value;
+    }
+    return copy;
+  });
   return {
     metadata: copy,
     chunks,
     state: checkedJson(state, locator(state, "session.state"), maxDepth),
-    count: messages.length,
+    count,
   };
 }
 
 /**
  * A session object from its stored parts: the metadata object, the chunk texts and the state
- * text. Throws if the chunks do not hold `expected` messages.
+ * text (the caller checks that the messages are as many as the record says).
  */
-export function assembleSession(metadata, chunks, state, expected) {
+export function assembleSession(metadata, chunks, state) {
   // Parsing chunk by chunk is 2.5x faster than joining the texts into one and parsing that.
   let messages = chunks.length === 1 ? JSON.parse(chunks[0]) : [];
   if (chunks.length > 1) {
@@ -201,23 +235,16 @@ export function assembleSession(metadata, chunks, state, expected) {
       for (let i = 0; i < chunk.length; i++) messages.push(chunk[i]);
     }
   }
-  if (!Array.isArray(messages) || messages.length !== expected) {
-    throw new Error(`expected ${expected} messages, found ${Array.isArray(messages) ? messages.length : "no array"}`);
-  }
+  if (!Array.isArray(messages)) throw new Error("a chunk is not a JSON array");
   return { metadata, messages, state: JSON.parse(state) };
 }
 
-/** The metadata objects of stored session records, as they are (one call, not one per record). */
-export function metadataOf(records) {
-  return records.map((record) => record.metadata);
-}
-
 /**
- * A plain copy of the array `value`, or null if it is not one. Throws what reading it throws
- * (a revoked Proxy, a length trap, an index getter), for the caller to refuse.
+ * A plain copy of the array `value` (named `what`), or null if it is not one. Refuses an array
+ * that throws when read (a revoked Proxy, a length trap, an index getter).
  */
-export function copyArray(value) {
-  return Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => value[i]) : null;
+export function copyArray(value, what) {
+  return readable(what, () => (Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => value[i]) : null));
 }
 
 /**
@@ -226,9 +253,11 @@ export function copyArray(value) {
  */
 export function readOptions(value, what, fields) {
   if (value === undefined || value === null) return [];
-  if (typeof value !== "object" || Array.isArray(value)) throw invalid(`${what} must be an object`);
-  for (const key of Object.keys(value)) {
-    if (!fields.includes(key)) throw invalid(`${what} has unknown field ${JSON.stringify(key)}`);
-  }
-  return fields.map((field) => value[field]);
+  return readable(what, () => {
+    if (typeof value !== "object" || Array.isArray(value)) throw invalid(`${what} must be an object`);
+    for (const key of Object.keys(value)) {
+      if (!fields.includes(key)) throw invalid(`${what} has unknown field ${JSON.stringify(key)}`);
+    }
+    return fields.map((field) => value[field]);
+  });
 }

@@ -3,7 +3,6 @@
 
 /// Where to cut a JSON array text to keep its first elements.
 #[derive(Debug, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) enum Cut {
     /// Keep `text[..end]` and close it with `]`.
     At(usize),
@@ -15,7 +14,6 @@ pub(crate) enum Cut {
 
 /// Where to cut the JSON array text `text` (or a prefix of it) to keep its first `keep`
 /// elements, found by scanning for top-level commas.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn cut_array(text: &str, keep: usize) -> Result<Cut, &'static str> {
     let body = text.trim_start();
     let offset = text.len() - body.len();
@@ -68,6 +66,9 @@ pub(crate) fn cut_array(text: &str, keep: usize) -> Result<Cut, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::{cut_array, Cut};
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
     /// The whole JSON array `text` cut to its first `keep` elements, or `None` if it has no more
     /// than that.

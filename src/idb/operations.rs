@@ -1,0 +1,189 @@
+//! Every operation of the IndexedDB store, each one transaction read top to bottom. Those named
+//! `*_stored` take and return sessions in their stored form ([`super::stored`]) and are what the
+//! JS facade calls; the trait implementation in `mod.rs` calls all of them.
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use super::chunks::{self, LastChunk};
+use super::schema::{ALL, SESSIONS};
+use super::stored::{EncodedSession, StoredSession};
+use super::transaction::SessionTx;
+use super::IndexedDbSessionManager;
+use crate::error::{Error, Result};
+use crate::model::SessionMetadata;
+use crate::rules;
+
+impl IndexedDbSessionManager {
+    /// The metadata objects of all sessions (`page` None) or of one page `(offset, limit)`,
+    /// newest first. Reads no message.
+    pub(crate) async fn list_stored(&self, page: Option<(usize, usize)>) -> Result<Array> {
+        let tx = SessionTx::read(&self.inner, &[SESSIONS], "listing sessions".into())?;
+        tx.metadata(page)?.await
+    }
+
+    /// Session `id` as stored.
+    pub(crate) async fn resume_stored(&self, id: &str) -> Result<StoredSession> {
+        rules::check_id(id)?;
+        let tx = SessionTx::read(&self.inner, ALL, format!("resuming session \"{id}\""))?;
+        let (record, chunks, state) = (tx.record(id)?, tx.chunk_texts(id)?, tx.state(id)?);
+        let record = record.await?;
+        Ok(StoredSession {
+            metadata: record.metadata,
+            message_count: record.message_count,
+            chunks: chunks.await?,
+            state: state.await?,
+        })
+    }
+
+    /// Creates or replaces a session; resolves with its metadata as stored.
+    pub(crate) async fn save_stored(&self, session: EncodedSession) -> Result<SessionMetadata> {
+        rules::check_metadata(&session.metadata)?;
+        let id = session.metadata.id.as_str();
+        let tx = SessionTx::write(&self.inner, ALL, format!("saving session \"{id}\""))?;
+        // The old chunks go first, whatever their layout; the new ones are written over them.
+        tx.delete_chunks(id, 0)?;
+        let last = tx.put_chunks(id, chunks::saved(&session.chunks))?;
+        tx.put_state(id, &session.state)?;
+        let last = LastChunk::Known(last);
+        let record = tx.finish(session.metadata, session.message_count, last);
+        Ok(record.await?.metadata)
+    }
+
+    /// Keeps the first `turn_index` messages of session `id`; resolves with it as stored. Only
+    /// the chunks kept are read, and only the one the cut falls in is rewritten.
+    pub(crate) async fn rewind_stored(&self, id: &str, turn_index: u32) -> Result<StoredSession> {
+        rules::check_id(id)?;
+        let tx = SessionTx::write(&self.inner, ALL, format!("rewinding session \"{id}\""))?;
+        let keep = u64::from(turn_index);
+        let (record, kept, state) = (tx.record(id)?, tx.chunks(id, Some(keep))?, tx.state(id)?);
+        let record = record.await?;
+        let mut kept = kept.await?;
+        let keep = keep.min(record.message_count);
+        if keep < record.message_count {
+            tx.delete_chunks(id, keep)?;
+            // The last chunk kept starts before the cut; it may hold messages after it.
+            match kept.last_mut() {
+                Some(last) => {
+                    if let Some(text) = chunks::cut(id, &last.text, keep - last.start)? {
+                        last.text = text;
+                        tx.put_chunk(id, last)?;
+                    }
+                }
+                None if keep > 0 => {
+                    return Err(chunks::damaged(id, "the chunks before the cut are missing"))
+                }
+                None => {}
+            }
+        }
+        let state = state.await?;
+        let texts = kept.iter().map(|c| c.text.clone()).collect();
+        let mut meta = record.metadata;
+        meta.turn_count = keep as u32;
+        let record = tx.finish(meta, keep, LastChunk::Known(kept.pop())).await?;
+        Ok(StoredSession {
+            metadata: record.metadata,
+            message_count: keep,
+            chunks: texts,
+            state,
+        })
+    }
+
+    /// Appends one turn, `texts` being the JSON texts of its messages, and counts `tokens`. Tops
+    /// up the last chunk (from this connection's memory while the session is as it left it, else
+    /// read) and writes new chunks after it; nothing before the last chunk is read or rewritten.
+    pub(crate) async fn append_stored(
+        &self,
+        id: &str,
+        texts: Vec<JsValue>,
+        tokens: u64,
+    ) -> Result<SessionMetadata> {
+        rules::check_id(id)?;
+        let tx = SessionTx::write(&self.inner, ALL, format!("appending to session \"{id}\""))?;
+        let record = tx.record(id)?;
+        let remembered = self.inner.tails.take(id);
+        // With nothing remembered, the last chunk is read in the same round trip as the record.
+        let read_now = match remembered {
+            Some(_) => None,
+            None => Some(tx.last_chunk(id)?),
+        };
+        let record = record.await?;
+        let mut meta = record.metadata;
+        rules::count_turn(&mut meta, tokens)?;
+        let last = match (remembered.and_then(|r| r.current(record.rev)), read_now) {
+            (Some(last), _) => last,
+            (None, Some(read)) => read.await?,
+            // Changed since this connection wrote it: read the last chunk after all.
+            (None, None) => tx.last_chunk(id)?.await?,
+        };
+        let count = record.message_count;
+        let written = chunks::appended(id, last.as_ref(), count, &texts)?;
+        let last = tx.put_chunks(id, written)?.or(last);
+        let count = count + texts.len() as u64;
+        Ok(tx
+            .finish(meta, count, LastChunk::Known(last))
+            .await?
+            .metadata)
+    }
+
+    /// Deletes session `id` and all its data.
+    pub(crate) async fn delete_session(&self, id: &str) -> Result<()> {
+        rules::check_id(id)?;
+        let tx = SessionTx::write(&self.inner, ALL, format!("deleting session \"{id}\""))?;
+        if !tx.exists(id)?.await? {
+            return Err(Error::not_found(id));
+        }
+        tx.delete_session(id)?;
+        tx.commit(id).await
+    }
+
+    /// Copies session `id` under a new UUID v4, named `new_name` or after the original.
+    pub(crate) async fn fork_session(
+        &self,
+        id: &str,
+        new_name: Option<String>,
+    ) -> Result<SessionMetadata> {
+        rules::check_id(id)?;
+        if let Some(name) = &new_name {
+            rules::check_name(name, id)?;
+        }
+        let tx = SessionTx::write(&self.inner, ALL, format!("forking session \"{id}\""))?;
+        let (record, chunks, state) = (tx.record(id)?, tx.chunks(id, None)?, tx.state(id)?);
+        let record = record.await?;
+        let mut meta = record.metadata;
+        meta.id = uuid::Uuid::new_v4().to_string();
+        meta.name = rules::fork_name(meta.name.as_deref(), new_name);
+        meta.created_at = 0; // stamped now, like updated_at
+                             // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
+        let last = tx.put_chunks(&meta.id, chunks.await?)?;
+        tx.put_state(&meta.id, &state.await?)?;
+        let copy = tx.finish(meta, record.message_count, LastChunk::Known(last));
+        Ok(copy.await?.metadata)
+    }
+
+    /// Applies `change` to the metadata of session `id`, as a write of its own.
+    pub(crate) async fn update_metadata(
+        &self,
+        id: &str,
+        doing: String,
+        change: impl FnOnce(&mut SessionMetadata),
+    ) -> Result<()> {
+        let tx = SessionTx::write(&self.inner, &[SESSIONS], doing)?;
+        let record = tx.record(id)?.await?;
+        // The chunks are untouched: what this connection remembers of them stays true.
+        let last = match self
+            .inner
+            .tails
+            .take(id)
+            .and_then(|r| r.current(record.rev))
+        {
+            Some(last) => LastChunk::Known(last),
+            None if record.message_count == 0 => LastChunk::Known(None),
+            None => LastChunk::Unknown,
+        };
+        let mut meta = record.metadata;
+        change(&mut meta);
+        tx.finish(meta, record.message_count, last).await?;
+        Ok(())
+    }
+}

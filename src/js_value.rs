@@ -1,0 +1,154 @@
+//! The JS shape of the model, read and written field by field with `Reflect` (no JSON
+//! (de)serializer on the JS API's paths, which keeps the wasm small): metadata as a plain object
+//! (camelCase), whole numbers, strings without lone surrogates, and values described for error
+//! messages. Both the IndexedDB records and the JS facade use these.
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::model::SessionMetadata;
+use crate::rules::MAX_SAFE_INTEGER;
+
+#[wasm_bindgen(
+    inline_js = "export function isWellFormedString(value) { return typeof value === 'string' && value.isWellFormed(); }"
+)]
+extern "C" {
+    /// Whether `value` is a string without lone surrogates (which Rust strings cannot hold).
+    #[wasm_bindgen(js_name = isWellFormedString)]
+    pub(crate) fn is_well_formed_string(value: &JsValue) -> bool;
+}
+
+pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
+    // Defining a data property on a plain object cannot fail.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// [`SessionMetadata`] as a plain JS object in its JS shape (camelCase, `name` null when none).
+pub(crate) fn metadata_to_js(meta: &SessionMetadata) -> JsValue {
+    let out = Object::new();
+    let string = |s: &str| JsValue::from_str(s);
+    let number = |n: f64| JsValue::from_f64(n);
+    set(&out, "id", &string(&meta.id));
+    set(
+        &out,
+        "name",
+        &meta.name.as_deref().map_or(JsValue::NULL, string),
+    );
+    let tags: Array = meta.tags.iter().map(|t| string(t)).collect();
+    set(&out, "tags", &tags);
+    set(&out, "agentName", &string(&meta.agent_name));
+    set(&out, "createdAt", &number(meta.created_at as f64));
+    set(&out, "updatedAt", &number(meta.updated_at as f64));
+    set(&out, "turnCount", &number(f64::from(meta.turn_count)));
+    set(&out, "totalTokens", &number(meta.total_tokens as f64));
+    out.into()
+}
+
+/// The metadata in the JS object `value` (named `what` in messages), checking each field's type
+/// and range and refusing unknown fields; the error says which field is wrong and what it holds:
+/// `session.metadata.turnCount must be a whole number from 0 to 4294967295, got 1.5`.
+pub(crate) fn metadata_from_js(
+    value: &JsValue,
+    what: &str,
+) -> std::result::Result<SessionMetadata, String> {
+    if !value.is_object() || Array::is_array(value) {
+        return Err(format!("{what} must be an object, got {}", describe(value)));
+    }
+    let wrong = |name: &str, expected: &str, got: &JsValue| {
+        format!("{what}.{name} must be {expected}, got {}", describe(got))
+    };
+    let string = |name: &str| {
+        let value = get(value, name);
+        if is_well_formed_string(&value) {
+            Ok(value.as_string().unwrap_or_default())
+        } else {
+            Err(wrong(name, "a string without lone surrogates", &value))
+        }
+    };
+    let number = |name: &str, max: u64| {
+        let value = get(value, name);
+        whole(&value, max)
+            .ok_or_else(|| wrong(name, &format!("a whole number from 0 to {max}"), &value))
+    };
+    let name = match get(value, "name") {
+        v if v.is_null() || v.is_undefined() => None,
+        _ => Some(string("name")?),
+    };
+    let tags = get(value, "tags");
+    let tags = match tags.dyn_ref::<Array>() {
+        Some(tags) => (0..tags.length())
+            .map(|i| {
+                let tag = tags.get(i);
+                if is_well_formed_string(&tag) {
+                    Ok(tag.as_string().unwrap_or_default())
+                } else {
+                    Err(wrong(
+                        &format!("tags[{i}]"),
+                        "a string without lone surrogates",
+                        &tag,
+                    ))
+                }
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        None => return Err(wrong("tags", "an array of strings", &tags)),
+    };
+    let meta = SessionMetadata {
+        id: string("id")?,
+        name,
+        tags,
+        agent_name: string("agentName")?,
+        created_at: number("createdAt", MAX_SAFE_INTEGER)? as i64,
+        updated_at: number("updatedAt", MAX_SAFE_INTEGER)? as i64,
+        turn_count: number("turnCount", u64::from(u32::MAX))? as u32,
+        total_tokens: number("totalTokens", MAX_SAFE_INTEGER)?,
+    };
+    const FIELDS: [&str; 8] = [
+        "id",
+        "name",
+        "tags",
+        "agentName",
+        "createdAt",
+        "updatedAt",
+        "turnCount",
+        "totalTokens",
+    ];
+    let keys = Object::keys(value.unchecked_ref::<Object>());
+    for key in keys.iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !FIELDS.contains(&key.as_str()) && !get(value, &key).is_undefined() {
+            return Err(format!("{what} has unknown field \"{key}\""));
+        }
+    }
+    Ok(meta)
+}
+
+/// `value` as a whole number from 0 to `max`, refusing everything else (fractions, -0, NaN,
+/// strings, ...).
+pub(crate) fn whole(value: &JsValue, max: u64) -> Option<u64> {
+    let n = value.as_f64()?;
+    let negative_zero = n == 0.0 && n.is_sign_negative();
+    (n.fract() == 0.0 && (0.0..=max as f64).contains(&n) && !negative_zero).then_some(n as u64)
+}
+
+/// A short description of a JS value for error messages: numbers as JS writes them, strings
+/// quoted, anything else by its type.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if value.as_f64().is_some() {
+        let number: &js_sys::Number = value.unchecked_ref();
+        return number
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+    }
+    if value.is_null() {
+        return "null".to_owned();
+    }
+    value
+        .as_string()
+        .map(|s| format!("\"{s}\""))
+        .unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
+}
