@@ -5,7 +5,10 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8080
 
-.PHONY: setup build serve test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
+.PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
+
+# What pkg/ is built from: it is rebuilt only when one of these changed.
+PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
 
 setup:
 	bash scripts/setup.sh
@@ -13,7 +16,9 @@ setup:
 ## pkg/: the npm package, optimized by wasm-opt: the --target web build (ES module for browsers
 ## without a bundler, and Vite) plus the --target bundler glue as the subpath
 ## `idb-session-store/bundler`, sharing one wasm (scripts/package.mjs).
-build: setup
+build: pkg/package.json
+
+pkg/package.json: $(PKG_SOURCES) | setup
 	rm -rf pkg pkg-bundler
 	$(ENV) wasm-pack build --release --target web --out-dir pkg
 	$(ENV) wasm-pack build --release --target bundler --out-dir pkg-bundler
@@ -23,6 +28,11 @@ serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
 test: setup lint test-native test-browser test-smoke test-e2e test-package test-reliability
+
+## The fast loop: formatting, lints, native tests, and in headless Chromium the conformance suite
+## and IndexedDB tests (tests/web.rs) and the store's unit tests, without the soak.
+check: setup lint test-native
+	$(ENV) wasm-pack test --headless --chrome --lib --test web
 
 lint:
 	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check

@@ -10,6 +10,8 @@
 //! both read at compile time, e.g. `SOAK_OPS=100000 SOAK_SEED=42 make test-browser`.
 #![cfg(target_arch = "wasm32")]
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 
 use idb_session_store::{
@@ -17,6 +19,7 @@ use idb_session_store::{
     SessionMetadata,
 };
 use serde_json::{json, Value};
+use support::TempDb;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -28,20 +31,6 @@ const SWEEP: usize = 500;
 /// Above this many live sessions, deletes become likelier than creates.
 const MAX_LIVE: usize = 24;
 const MAX_MESSAGES: usize = 160;
-
-#[wasm_bindgen(inline_js = r#"
-export function deleteDb(name) {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.deleteDatabase(name);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(req.error);
-  });
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = deleteDb)]
-    async fn delete_db(name: &str);
-}
 
 #[wasm_bindgen]
 extern "C" {
@@ -452,13 +441,13 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| js_sys::Date::now() as u64);
     log(&format!("soak: {ops} operations, seed {seed}"));
-    let name = format!("soak-{seed}-{}", uuid::Uuid::new_v4());
+    let db = TempDb::new(&format!("soak-{seed}"));
     let mut soak = Soak {
         rng: Rng(seed),
         seed,
         step: 0,
         model: InMemorySessionManager::new(),
-        idb: IndexedDbSessionManager::open(&name).await.expect("open"),
+        idb: db.open().await,
         live: Vec::new(),
         dead: Vec::new(),
         to_model: HashMap::new(),
@@ -501,5 +490,5 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         );
     }
     soak.idb.close();
-    delete_db(&name).await;
+    db.remove().await;
 }

@@ -83,11 +83,12 @@ function pathTo(root, target, path, seen = new Set()) {
 
 /**
  * JSON text of `value`, or an InvalidInput error naming the first value JSON would not keep
- * exactly, or nested deeper than `maxDepth` arrays and objects: `where(holder, key)` names its
+ * exactly, or nested deeper than `maxDepth` arrays and objects (`value` itself `outer` + 1 deep:
+ * a list of values to check one by one is 0 deep with `outer` -1): `where(holder, key)` names its
  * location. Object properties whose value is undefined are omitted, as an absent optional
  * property; everywhere else undefined is refused.
  */
-function strictJson(value, where, maxDepth) {
+function strictJson(value, where, maxDepth, outer) {
   let bad = null;
   const depths = new Map();
   const check = function (key, encoded) {
@@ -99,7 +100,7 @@ function strictJson(value, where, maxDepth) {
       why = "an object with a toJSON method, which JSON would replace by what it returns";
     }
     if (why === null && typeof raw === "object" && raw !== null) {
-      const depth = (depths.get(this) ?? 0) + 1;
+      const depth = (depths.get(this) ?? outer) + 1;
       if (depth > maxDepth) why = `nested deeper than ${maxDepth} levels`;
       else depths.set(raw, depth);
     }
@@ -129,8 +130,8 @@ function locator(root, name, rootHolder = null, rootPath = name) {
 }
 
 /**
- * Whether `value` is what strictJson accepts (plain data, nested no deeper than `maxDepth`, the
- * root being 1 deep). A fast walk with no paths and no replacer: strictJson's replacer makes
+ * Whether `value` is what strictJson accepts (plain data, nested no deeper than `maxDepth`,
+ * `value` itself being `depth` deep). A fast walk with no paths and no replacer: strictJson's replacer makes
  * JSON.stringify several times slower, so it only runs to name the problem once this refuses.
  */
 function plain(value, depth, maxDepth) {
@@ -152,15 +153,15 @@ function plain(value, depth, maxDepth) {
 }
 
 /** JSON text of `value` if `plain` accepts it, else strictJson's error naming where and why. */
-function checkedJson(value, where, maxDepth) {
+function checkedJson(value, where, maxDepth, outer = 0) {
   let ok = false;
   try {
-    ok = plain(value, 1, maxDepth);
+    ok = plain(value, outer + 1, maxDepth);
   } catch {
     // A trap or getter threw: strictJson below meets it too and says so.
   }
   if (ok) return JSON.stringify(value);
-  strictJson(value, where, maxDepth);
+  strictJson(value, where, maxDepth, outer);
   throw invalid(`${where(null, null)} cannot be stored exactly`);
 }
 
@@ -204,7 +205,7 @@ export function encodeSession(session, chunkLen, maxDepth) {
       holder === null ? "session.messages"
         : holder === chunk ? `session.messages[${start + Number(key)}]`
           : locator(messages, "session.messages")(holder, key);
-    chunks.push(checkedJson(chunk, where, maxDepth + 1));
+    chunks.push(checkedJson(chunk, where, maxDepth, -1));
   }
   const copy = readable("session.metadata", () => {
     const copy = Object.create(null); // so a "__proto__" key stays a field, for the store to refuse

@@ -641,7 +641,7 @@ pub async fn list_page_returns_slices_of_list(m: &impl SessionManager) {
 }
 
 /// A value `depth` arrays and objects deep, alternating.
-fn nested(depth: usize) -> Value {
+pub fn nested(depth: usize) -> Value {
     (0..depth).fold(json!("leaf"), |v, i| {
         if i % 2 == 0 {
             json!([v])

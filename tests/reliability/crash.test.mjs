@@ -4,7 +4,7 @@
 // be the old version or the new one, whole: metadata, messages and state of the same version.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 const POINTS = Number(process.env.CRASH_POINTS ?? 40);
 const OLD_LEN = 1000;
@@ -12,7 +12,7 @@ const NEW_LEN = 40000;
 let site;
 
 before(async () => {
-  site = await startOrigin();
+  site = await startSite();
 });
 
 after(async () => {

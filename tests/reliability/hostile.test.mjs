@@ -4,12 +4,12 @@
 // was. Strings must be stored exactly (NUL, astral characters, 1 MB); a lone surrogate is refused.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 let site;
 
 before(async () => {
-  site = await startOrigin();
+  site = await startSite();
 });
 
 after(async () => {

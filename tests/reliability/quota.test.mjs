@@ -3,7 +3,7 @@
 // session intact and readable, including one the failed save tried to replace.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 const QUOTA = 4 * 1024 * 1024;
 let site;
@@ -11,7 +11,7 @@ let site;
 before(async () => {
   // Chromium tells pages a static quota (usage + 10 GiB) whatever the real one is, so that sites
   // cannot detect incognito mode; without that feature, estimate() reports the quota in force.
-  site = await startOrigin({ args: ["--disable-features=StaticStorageQuota"] });
+  site = await startSite({ args: ["--disable-features=StaticStorageQuota"] });
 });
 
 after(async () => {

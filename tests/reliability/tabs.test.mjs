@@ -10,7 +10,7 @@
 //   acknowledged fails NOT_FOUND, and none is resurrected.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 const TABS = 3;
 const OPS_PER_TAB = Number(process.env.TABS_OPS ?? 700);
@@ -18,7 +18,7 @@ const SHARED = 3;
 let site;
 
 before(async () => {
-  site = await startOrigin();
+  site = await startSite();
 });
 
 after(async () => {

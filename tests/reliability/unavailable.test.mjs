@@ -2,12 +2,12 @@
 // without allow-same-origin), `SessionStore.open` rejects UNAVAILABLE with a message saying so.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 let site;
 
 before(async () => {
-  site = await startOrigin({ cors: true });
+  site = await startSite({ cors: true });
 });
 
 after(async () => {

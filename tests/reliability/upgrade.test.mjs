@@ -5,13 +5,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { run, startOrigin, uniqueDb } from "./support.mjs";
+import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 const ROOT = new URL("../../", import.meta.url);
 let site;
 
 before(async () => {
-  site = await startOrigin();
+  site = await startSite();
 });
 
 after(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
-import { openPage, startSite } from "../support/browser.mjs";
+import { openPage, run, startSite, TEST_PAGE, uniqueDb } from "../support/browser.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let site;
@@ -17,8 +17,7 @@ let page;
 
 before(async () => {
   site = await startSite();
-  page = await openPage(site, "/tests/smoke/page.html");
-  await page.waitForFunction(() => document.title === "ready");
+  page = await openPage(site, TEST_PAGE, { ready: true });
 });
 
 after(async () => {
@@ -26,21 +25,11 @@ after(async () => {
   await site.close();
 });
 
-/** Runs `fn(lib, dbName, arg)` in the page against a database of its own. */
-let dbCount = 0;
-function inPage(fn, arg) {
-  const dbName = `smoke-${process.pid}-${++dbCount}`;
-  return page.evaluate(
-    async ([source, dbName, arg]) => {
-      const fn = (0, eval)(`(${source})`);
-      return fn(window.lib, dbName, arg);
-    },
-    [fn.toString(), dbName, arg],
-  );
-}
+/** Runs `fn(lib, raw, dbName, arg)` in the page against a database of its own. */
+const inPage = (fn, arg) => run(page, fn, uniqueDb("smoke"), arg);
 
 test("every method works through the JS API", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const id = crypto.randomUUID();
     const session = {
@@ -89,7 +78,7 @@ test("every method works through the JS API", async () => {
 });
 
 test("failures reject with a SessionError carrying a code", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const grab = (p) => p.then(
       () => ({ ok: true }),
@@ -124,7 +113,7 @@ test("failures reject with a SessionError carrying a code", async () => {
 });
 
 test("bad input is refused with INVALID_INPUT and stores nothing", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const good = () => ({
       metadata: { id: "good", name: "n", tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
@@ -234,7 +223,7 @@ test("bad input is refused with INVALID_INPUT and stores nothing", async () => {
 });
 
 test("values come back exactly as saved", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const messages = [
       JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"x": 1}}'),
@@ -277,8 +266,8 @@ test("values come back exactly as saved", async () => {
 
 test("sessions survive a page reload", async () => {
   const dbName = `smoke-reload-${process.pid}`;
-  const saved = await page.evaluate(async (dbName) => {
-    const store = await window.lib.SessionStore.open(dbName);
+  const saved = await run(page, async ({ SessionStore }, _raw, dbName) => {
+    const store = await SessionStore.open(dbName);
     const meta = await store.save({
       metadata: { id: "persist", name: "p", tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
         turnCount: 1, totalTokens: 5 },
@@ -290,8 +279,8 @@ test("sessions survive a page reload", async () => {
   }, dbName);
   await page.reload();
   await page.waitForFunction(() => document.title === "ready");
-  const back = await page.evaluate(async (dbName) => {
-    const store = await window.lib.SessionStore.open(dbName);
+  const back = await run(page, async ({ SessionStore }, _raw, dbName) => {
+    const store = await SessionStore.open(dbName);
     const out = { list: await store.list(), session: await store.resume("persist") };
     store.close();
     return out;
@@ -307,7 +296,7 @@ test("the README's JS quick start runs as written", async () => {
   assert.ok(block, "README.md has a js block after <!-- js-quick-start -->");
   const code = block[1].replace(/from "idb-session-store"/, `from "${site.base}/pkg/idb_session_store.js"`);
   assert.notEqual(code, block[1], "the quick start imports the package by its npm name");
-  const output = await page.evaluate(async (code) => {
+  const output = await run(page, async (_lib, _raw, code) => {
     const lines = [];
     const log = console.log;
     console.log = (...args) => lines.push(args.map(String).join(" "));
@@ -372,7 +361,7 @@ void main;
 });
 
 test("persist() and estimate() report on this origin's storage", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const before = await SessionStore.estimate();
     await store.save({
@@ -393,7 +382,7 @@ test("persist() and estimate() report on this origin's storage", async () => {
 });
 
 test("append() and paged list() through the JS API", async () => {
-  const r = await inPage(async ({ SessionStore }, dbName) => {
+  const r = await inPage(async ({ SessionStore }, _raw, dbName) => {
     const store = await SessionStore.open(dbName);
     const base = (id) => ({
       metadata: { id, name: id, tags: [], agentName: "a", createdAt: 0, updatedAt: 0, turnCount: 0,

@@ -1,125 +1,15 @@
-//! In a real browser (`wasm-pack test --headless --chrome`): the conformance suite against both
-//! stores, then what only IndexedDB has: persistence across connections, several connections
-//! racing, atomic writes, the on-disk layout, and closing.
-#![cfg(target_arch = "wasm32")]
+//! What only the IndexedDB store has: persistence across connections, several connections
+//! racing, atomic writes, the on-disk layout, closing.
 
-mod conformance;
-
-use conformance::{assert_code, session};
 use futures::future::join_all;
-use idb_session_store::{InMemorySessionManager, IndexedDbSessionManager, SessionManager};
+use idb_session_store::{IndexedDbSessionManager, SessionManager};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(inline_js = r#"
-const opened = (req) => new Promise((resolve, reject) => {
-  req.onsuccess = () => resolve(req.result);
-  req.onerror = () => reject(req.error);
-});
-export async function deleteDb(name) {
-  await opened(indexedDB.deleteDatabase(name));
-}
-export async function layout(name) {
-  const db = await opened(indexedDB.open(name));
-  const sessions = db.transaction("sessions").objectStore("sessions");
-  const out = {
-    version: db.version,
-    stores: [...db.objectStoreNames],
-    keyPath: sessions.keyPath,
-    indexes: [...sessions.indexNames],
-    indexKeyPath: sessions.index("updated_at").keyPath,
-  };
-  db.close();
-  return JSON.stringify(out);
-}
-export async function putRaw(name, store, key, value) {
-  const db = await opened(indexedDB.open(name));
-  const tx = db.transaction(store, "readwrite");
-  tx.objectStore(store).put(value, key);
-  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = () => reject(tx.error); });
-  db.close();
-}
-let hidden = null;
-export function hideGetAllRecords() {
-  hidden = Object.getOwnPropertyDescriptor(IDBIndex.prototype, "getAllRecords") ?? null;
-  if (hidden) delete IDBIndex.prototype.getAllRecords;
-}
-export function restoreGetAllRecords() {
-  if (hidden) Object.defineProperty(IDBIndex.prototype, "getAllRecords", hidden);
-}
-export async function openNewer(name, version) {
-  const db = await opened(indexedDB.open(name, version));
-  db.close();
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = deleteDb)]
-    async fn delete_db(name: &str);
-    async fn layout(name: &str) -> JsValue;
-    #[wasm_bindgen(js_name = putRaw)]
-    async fn put_raw(name: &str, store: &str, key: JsValue, value: JsValue);
-    #[wasm_bindgen(js_name = hideGetAllRecords)]
-    fn hide_get_all_records();
-    #[wasm_bindgen(js_name = restoreGetAllRecords)]
-    fn restore_get_all_records();
-    #[wasm_bindgen(js_name = openNewer)]
-    async fn open_newer(name: &str, version: u32);
-}
-
-/// A database of its own for one test, named after it, removed at the end.
-struct TempDb {
-    name: String,
-}
-
-impl TempDb {
-    fn new(test: &str) -> Self {
-        TempDb {
-            name: format!("test-{test}-{}", uuid::Uuid::new_v4()),
-        }
-    }
-
-    async fn open(&self) -> IndexedDbSessionManager {
-        IndexedDbSessionManager::open(&self.name)
-            .await
-            .expect("open")
-    }
-
-    async fn remove(self) {
-        delete_db(&self.name).await;
-    }
-}
-
-macro_rules! browser_tests {
-    ($($case:ident),* $(,)?) => {
-        mod in_memory {
-            use super::*;
-            $(
-                #[wasm_bindgen_test]
-                async fn $case() {
-                    conformance::$case(&InMemorySessionManager::new()).await;
-                }
-            )*
-        }
-        mod indexed_db {
-            use super::*;
-            $(
-                #[wasm_bindgen_test]
-                async fn $case() {
-                    let db = TempDb::new(stringify!($case));
-                    let store = db.open().await;
-                    conformance::$case(&store).await;
-                    store.close();
-                    db.remove().await;
-                }
-            )*
-        }
-    };
-}
-
-conformance::for_each_case!(browser_tests);
+use crate::conformance::{self, assert_code, session};
+use crate::raw_idb::{hide_get_all_records, layout, open_newer, put_raw, restore_get_all_records};
+use crate::support::TempDb;
 
 #[wasm_bindgen_test]
 async fn sessions_survive_closing_and_reopening() {
