@@ -62,8 +62,10 @@ test-package: build
 	$(ENV) node --test tests/package/
 
 ## Ours against Dexie 4 and raw IndexedDB in headless Chromium; prints the table (see BENCHMARKS.md).
+## BASELINE=<git revision> adds the package as built from that revision, as the "before" column.
 bench: build
-	$(ENV) node bench/run.mjs
+	$(if $(BASELINE),$(ENV) bash scripts/build-before.sh $(BASELINE))
+	$(ENV) BENCH_BEFORE=$(if $(BASELINE),1,0) node bench/run.mjs
 
 ## The threats in RELIABILITY.md, in headless Chromium through the built package: many tabs,
 ## crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a time,
@@ -72,4 +74,4 @@ test-reliability: build
 	$(ENV) node --test --test-concurrency=1 tests/reliability/
 
 clean:
-	rm -rf target pkg pkg-bundler test-results
+	rm -rf target pkg pkg-bundler pkg-before test-results

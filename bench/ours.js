@@ -1,20 +1,25 @@
 // This crate's JS facade (SessionStore), as the benchmark drives it. `append` is its own operation.
-import init, { SessionStore } from "/pkg/idb_session_store.js";
-
-const wasmReady = init();
-
-export async function open(name) {
-  await wasmReady;
-  const store = await SessionStore.open(name);
-  return {
-    save: (s) => store.save(s),
-    resume: (id) => store.resume(id),
-    append: (s, messages, tokens) => store.append(s.metadata.id, messages, { tokens }),
-    list: () => store.list(),
-    page: (limit) => store.list({ limit }),
-    fork: (id) => store.fork(id),
-    rewind: (id, n) => store.rewind(id, n),
-    close: () => store.close(),
+// `adapter(url)` drives the package at `url`: pkg/ here, an earlier build in before.js.
+export function adapter(url) {
+  let loaded = null; // loaded by the first open, so that importing this file loads nothing
+  return async function open(name) {
+    loaded ??= import(url).then(async (lib) => {
+      await lib.default();
+      return lib;
+    });
+    const { SessionStore } = await loaded;
+    const store = await SessionStore.open(name);
+    return {
+      save: (s) => store.save(s),
+      resume: (id) => store.resume(id),
+      append: (s, messages, tokens) => store.append(s.metadata.id, messages, { tokens }),
+      list: () => store.list(),
+      page: (limit) => store.list({ limit }),
+      fork: (id) => store.fork(id),
+      rewind: (id, n) => store.rewind(id, n),
+      close: () => store.close(),
+    };
   };
 }
 
+export const open = adapter("/pkg/idb_session_store.js");

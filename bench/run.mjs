@@ -2,7 +2,9 @@
 // (`ours#2`, the control), Dexie and raw IndexedDB in one headless Chromium, interleaved within
 // every round with a rotating order, discards a warm-up round, and prints medians with their
 // spread and the ratios. `BENCH_ROUNDS` (default 5) and `BENCH_QUICK=1` (small sizes, to check
-// the harness) change its size. Writes the table to test-results/bench.md as well.
+// the harness) change its size; `BENCH_BEFORE=1` adds an earlier build of the package (pkg-before/,
+// made by `make bench BASELINE=rev`) as the "before" column, run interleaved with the others.
+// Writes the table to test-results/bench.md as well.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import os from "node:os";
@@ -13,7 +15,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const SIZES = QUICK
   ? { save200: 20, history: 100, turns: 60, lists: [100, 1000] }
   : { save200: 200, history: 1000, turns: 1000, lists: [100, 10000] };
-const STORES = ["ours", "ours#2", "dexie", "raw"];
+const BEFORE = process.env.BENCH_BEFORE === "1";
+const STORES = ["ours", "ours#2", ...(BEFORE ? ["before"] : []), "dexie", "raw"];
 
 const site = await startSite();
 const page = await openPage(site, "/bench/index.html");
@@ -85,14 +88,18 @@ const spread = (a) => (median(a) ? (Math.max(...a) - Math.min(...a)) / 2 / media
 const fmt = (a) => (a ? `${median(a).toFixed(median(a) < 10 ? 2 : 1)} ±${(100 * spread(a)).toFixed(0)}%` : "-");
 const ratio = (a, b) => (a && b ? (median(a) / median(b)).toFixed(2) : "-");
 
+const before = (cells) => (BEFORE ? cells : []);
 const lines = [
-  "| workload | ours | ours#2 (control) | Dexie 4 | raw IndexedDB | ours/Dexie | ours/raw | control |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ["workload", "ours", "ours#2 (control)", ...before(["before"]), "Dexie 4", "raw IndexedDB", "ours/Dexie",
+    "ours/raw", "control", ...before(["ours/before"])],
 ];
+lines.push(lines[0].map(() => "---"));
 for (const [row, by] of Object.entries(results)) {
-  lines.push(`| ${row} | ${fmt(by.ours)} | ${fmt(by["ours#2"])} | ${fmt(by.dexie)} | ${fmt(by.raw)} | ` +
-    `${ratio(by.ours, by.dexie)} | ${ratio(by.ours, by.raw)} | ${ratio(by.ours, by["ours#2"])} |`);
+  lines.push([row, fmt(by.ours), fmt(by["ours#2"]), ...before([fmt(by.before)]), fmt(by.dexie), fmt(by.raw),
+    ratio(by.ours, by.dexie), ratio(by.ours, by.raw), ratio(by.ours, by["ours#2"]),
+    ...before([ratio(by.ours, by.before)])]);
 }
+for (let i = 0; i < lines.length; i++) lines[i] = `| ${lines[i].join(" | ")} |`;
 
 // The performance issue's targets, judged on the medians above.
 const m = (prefix, store) => {
