@@ -10,7 +10,8 @@ mod json_text;
 mod manager;
 mod memory;
 mod model;
-mod rules;
+pub mod portable;
+pub mod rules;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]
