@@ -8,6 +8,7 @@ mod owner;
 mod reads;
 mod rows;
 mod tokens;
+mod write_tx;
 mod writes;
 
 use std::str::FromStr;
