@@ -6,9 +6,14 @@
 //! ```no_run
 //! # async fn demo() -> idb_session_store::Result<()> {
 //! use idb_session_store::{Session, SessionManager};
-//! let db = session_server::sql::SqlSessionManager::connect("sqlite://sessions.db").await?;
+//! use session_server::{sql::SqlSessionManager, TurnOptions};
+//!
+//! let db = SqlSessionManager::connect("postgres://app@127.0.0.1/sessions").await?; // or sqlite://PATH
 //! let sessions = db.owner("my-agent")?; // a SessionManager over this owner's sessions
-//! sessions.save(&Session::new("code-agent")).await?;
+//! let session = Session::new("code-agent");
+//! sessions.save(&session).await?;
+//! sessions.append_turn(&session.metadata.id, vec![serde_json::json!("hi")],
+//!     TurnOptions { tokens: 3, state: None }).await?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
