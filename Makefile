@@ -6,6 +6,7 @@ ENV := source scripts/env.sh &&
 PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
+.PHONY: server test-server bench-server
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
 PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
@@ -27,7 +28,7 @@ pkg/package.json: $(PKG_SOURCES) | setup
 serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
-test: setup lint test-native test-browser test-smoke test-e2e test-package test-reliability
+test: setup lint test-native test-server test-browser test-smoke test-e2e test-package test-reliability
 
 ## The fast loop: formatting, lints, native tests, and in headless Chromium the conformance suite
 ## and IndexedDB tests (tests/web.rs) and the store's unit tests, without the soak.
@@ -38,10 +39,28 @@ lint:
 	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check
 	$(ENV) cargo clippy --all-targets -- -D warnings
 	$(ENV) cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+	$(ENV) env -u RUSTUP_TOOLCHAIN cargo fmt --check -p session-server
+	$(ENV) cargo clippy -p session-server --all-targets -- -D warnings
 
 ## The conformance suite natively, against the in-memory store (and the README's Rust quick start).
 test-native:
 	$(ENV) cargo test
+
+## session-server (server/): the conformance suite on SQLite and on a throwaway PostgreSQL that
+## scripts/with-postgres.sh starts and stops, and the HTTP tests against the built binary.
+test-server:
+	$(ENV) scripts/with-postgres.sh cargo test -p session-server
+
+## Builds session-server (the `server` profile: optimized for speed) and serves the API on
+## 127.0.0.1:8787, on SQLite in ./session-data unless DATABASE_URL names PostgreSQL.
+## SERVER_ARGS adds serve flags, e.g. SERVER_ARGS="--allow-origin http://127.0.0.1:8080".
+server:
+	$(ENV) cargo build --profile server -p session-server
+	target/server/session-server serve $(SERVER_ARGS)
+
+## The server over HTTP on SQLite and a throwaway PostgreSQL; prints the table in BENCHMARKS.md.
+bench-server:
+	$(ENV) scripts/with-postgres.sh cargo bench -p session-server --profile server --bench http
 
 ## The conformance suite, IndexedDB tests and the model-based soak (tests/soak.rs, about a minute)
 ## in headless Chromium. The runner's limit is per test binary, so it is raised for the soak.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, skipping each step that is already done:
 # a Rust toolchain that targets wasm32, wasm-bindgen-cli (the version Cargo.toml pins), wasm-pack,
-# the npm tools (wasm-opt from binaryen, playwright-core, typescript), Chromium and ChromeDriver.
+# the npm tools (wasm-opt from binaryen, playwright-core, typescript), Chromium and ChromeDriver,
+# and PostgreSQL (for session-server's tests).
 # On a machine where `rustup target add wasm32-unknown-unknown` works, that is used; where its
 # download server is out of reach, Debian's rustc-web is used with a wasm32 std built from source.
 set -euo pipefail
@@ -77,6 +78,9 @@ fi
 
 # Browser for the tests.
 apt_install chromium chromium-driver
+
+# PostgreSQL for session-server's tests (scripts/with-postgres.sh runs a throwaway server).
+apt_install postgresql
 
 # npm tools: wasm-opt (binaryen), playwright-core, typescript; versions fixed by package-lock.json.
 if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -11,7 +11,8 @@ mod js_value;
 mod manager;
 mod memory;
 mod model;
-mod rules;
+pub mod portable;
+pub mod rules;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
 //! Semantics every store shares: input validation, tag merging, fork naming and the write clock.
-//! Stores call these instead of re-deciding them, so they behave alike by construction.
+//! Stores call these instead of re-deciding them, so they behave alike by construction; they are
+//! public so that stores in other crates (the SQL stores of `session-server`) call the same rules.
 
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -7,15 +8,16 @@ use serde_json::Value;
 use crate::model::{Session, SessionMetadata};
 
 /// The largest integer a JS number (and so IndexedDB) holds exactly: 2^53 - 1.
-pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Longest session id accepted, in bytes; ids are IndexedDB keys and appear in every index entry.
-pub(crate) const MAX_ID_BYTES: usize = 512;
+pub const MAX_ID_BYTES: usize = 512;
 /// Deepest nesting of arrays and objects in one message or in the state (`[1]` is 1 deep). The
 /// IndexedDB store keeps JSON text, and its parser reads no deeper than 128 levels: a limit well
 /// inside that keeps every accepted session readable, in every store alike.
 pub const MAX_DEPTH: usize = 100;
 
-pub(crate) fn check_id(id: &str) -> Result<()> {
+/// Refuses an empty id or one longer than [`MAX_ID_BYTES`].
+pub fn check_id(id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(Error::invalid("session id must not be empty"));
     }
@@ -28,7 +30,8 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn check_name(name: &str, id: &str) -> Result<()> {
+/// Refuses an empty name (no name is `None`); `id` names the session in the message.
+pub fn check_name(name: &str, id: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid(format!(
             "name of session \"{id}\" must not be empty (use no name instead)"
@@ -37,7 +40,8 @@ pub(crate) fn check_name(name: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn check_tags(tags: &[String], id: &str) -> Result<()> {
+/// Refuses empty tags; `id` names the session in the message.
+pub fn check_tags(tags: &[String], id: &str) -> Result<()> {
     if tags.iter().any(String::is_empty) {
         return Err(Error::invalid(format!(
             "tags of session \"{id}\" must not be empty strings"
@@ -56,14 +60,19 @@ fn check_millis(value: i64, field: &str, id: &str) -> Result<()> {
 }
 
 /// Everything `save` refuses, checked before anything is written.
-pub(crate) fn check_session(session: &Session) -> Result<()> {
+pub fn check_session(session: &Session) -> Result<()> {
     check_metadata(&session.metadata)?;
     check_messages(&session.messages, &session.metadata.id)?;
-    check_depth(&session.state, "state", &session.metadata.id)
+    check_state(&session.state, &session.metadata.id)
+}
+
+/// Refuses a state nested deeper than [`MAX_DEPTH`].
+pub fn check_state(state: &Value, id: &str) -> Result<()> {
+    check_depth(state, "state", id)
 }
 
 /// Refuses messages nested deeper than [`MAX_DEPTH`].
-pub(crate) fn check_messages(messages: &[Value], id: &str) -> Result<()> {
+pub fn check_messages(messages: &[Value], id: &str) -> Result<()> {
     for (i, message) in messages.iter().enumerate() {
         check_depth(message, &format!("messages[{i}]"), id)?;
     }
@@ -90,7 +99,7 @@ fn check_depth(value: &Value, what: &str, id: &str) -> Result<()> {
 }
 
 /// Everything `save` refuses in metadata.
-pub(crate) fn check_metadata(meta: &SessionMetadata) -> Result<()> {
+pub fn check_metadata(meta: &SessionMetadata) -> Result<()> {
     let id = meta.id.as_str();
     check_id(id)?;
     if let Some(name) = &meta.name {
@@ -116,29 +125,37 @@ pub(crate) fn check_metadata(meta: &SessionMetadata) -> Result<()> {
 }
 
 /// Counts one appended turn of `tokens` into `meta`, refusing counters that would overflow.
-pub(crate) fn count_turn(meta: &mut SessionMetadata, tokens: u64) -> Result<()> {
-    let id = &meta.id;
+pub fn count_turn(meta: &mut SessionMetadata, tokens: u64) -> Result<()> {
+    let Some(turns) = meta.turn_count.checked_add(1) else {
+        return Err(Error::invalid(format!(
+            "session \"{}\" already has the most turns a u32 counts",
+            meta.id
+        )));
+    };
+    add_tokens(meta, tokens)?;
+    meta.turn_count = turns;
+    Ok(())
+}
+
+/// Adds `tokens` to `meta.total_tokens`, refusing a total past [`MAX_SAFE_INTEGER`]; `meta` is
+/// unchanged on error.
+pub fn add_tokens(meta: &mut SessionMetadata, tokens: u64) -> Result<()> {
     let total = meta
         .total_tokens
         .checked_add(tokens)
         .filter(|t| *t <= MAX_SAFE_INTEGER);
     let Some(total) = total else {
         return Err(Error::invalid(format!(
-            "appending {tokens} tokens to session \"{id}\" would take total_tokens past {MAX_SAFE_INTEGER}"
-        )));
-    };
-    let Some(turns) = meta.turn_count.checked_add(1) else {
-        return Err(Error::invalid(format!(
-            "session \"{id}\" already has the most turns a u32 counts"
+            "appending {tokens} tokens to session \"{}\" would take total_tokens past {MAX_SAFE_INTEGER}",
+            meta.id
         )));
     };
     meta.total_tokens = total;
-    meta.turn_count = turns;
     Ok(())
 }
 
 /// Appends the tags not already present, in the order given, skipping repeats within `new`.
-pub(crate) fn merge_tags(existing: &mut Vec<String>, new: Vec<String>) {
+pub fn merge_tags(existing: &mut Vec<String>, new: Vec<String>) {
     for tag in new {
         if !existing.contains(&tag) {
             existing.push(tag);
@@ -147,14 +164,14 @@ pub(crate) fn merge_tags(existing: &mut Vec<String>, new: Vec<String>) {
 }
 
 /// The name a fork gets: the one asked for, else `"<original> (fork)"`, else none.
-pub(crate) fn fork_name(original: Option<&str>, requested: Option<String>) -> Option<String> {
+pub fn fork_name(original: Option<&str>, requested: Option<String>) -> Option<String> {
     requested.or_else(|| original.map(|name| format!("{name} (fork)")))
 }
 
 /// A store-wide write clock. `updated_at` never goes backwards (a clock set back keeps the last
 /// value until real time catches up) and `seq` orders writes made within the same millisecond.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Clock {
+pub struct Clock {
     /// Time of the last write, Unix milliseconds.
     pub ms: i64,
     /// Number of writes so far.
@@ -172,13 +189,13 @@ impl Clock {
 
 /// The current time in Unix milliseconds.
 #[cfg(target_arch = "wasm32")]
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
 /// The current time in Unix milliseconds.
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

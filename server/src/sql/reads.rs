@@ -1,0 +1,69 @@
+//! The reads of an owner's sessions: `list_page` reads `sessions` rows only, through the
+//! `(owner, seq)` index; `resume` reads one row and its messages in one snapshot.
+
+use idb_session_store::{rules, Error, Result, Session, SessionMetadata};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::rows::{self, Stored, META_COLUMNS};
+use super::{db_error, OwnerSessions};
+
+impl OwnerSessions {
+    /// One page of metadata, most recently written first.
+    pub(crate) async fn read_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<SessionMetadata>> {
+        let clamp = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM sessions WHERE owner = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.owner.as_str())
+            .bind(clamp(limit))
+            .bind(clamp(offset))
+            .fetch_all(&self.db.reader)
+            .await
+            .map_err(|e| db_error("listing sessions", e))?;
+        rows.iter()
+            .map(|row| Stored::read(row).map(|s| s.meta))
+            .collect()
+    }
+
+    /// A whole session, its row and messages read in one snapshot.
+    pub(crate) async fn read_session(&self, id: &str) -> Result<Session> {
+        rules::check_id(id)?;
+        let op = |e| db_error(&format!("reading session \"{id}\""), e);
+        let mut tx = self
+            .db
+            .reader
+            .begin_with(self.db.backend.begin_read())
+            .await
+            .map_err(op)?;
+        let sql =
+            format!("SELECT {META_COLUMNS}, state FROM sessions WHERE owner = $1 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.owner.as_str())
+            .bind(id.as_bytes())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(op)?
+            .ok_or_else(|| Error::NotFound { id: id.to_owned() })?;
+        let stored = Stored::read(&row)?;
+        let state: String = row.try_get(7).map_err(op)?;
+        let messages = rows::read_messages(&mut tx, &self.owner, id).await?;
+        tx.rollback().await.map_err(op)?;
+        if messages.len() as i64 != stored.message_count {
+            return Err(rows::corrupt(&format!(
+                "session \"{id}\" should have {} messages, has {}",
+                stored.message_count,
+                messages.len()
+            )));
+        }
+        Ok(Session {
+            metadata: stored.meta,
+            messages,
+            state: rows::from_text(&state, &format!("state of session \"{id}\""))?,
+        })
+    }
+}
