@@ -13,8 +13,8 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use self::args::{
-    count_arg, messages_arg, optional_string_arg, options_arg, page_arg, session_arg, string_arg,
-    tags_arg, tokens_arg,
+    count_arg, messages_arg, optional_string_arg, page_arg, session_arg, string_arg, tags_arg,
+    turn_options_arg, value_arg,
 };
 use self::results::{describe_error, promise, to_promise};
 use crate::error::Error;
@@ -51,9 +51,26 @@ export interface ListOptions {
   limit?: number;
 }
 
-/** What `append()` adds besides messages: the turn's token usage (default 0). */
-export interface AppendOptions {
+/**
+ * What a turn changes besides its messages (`append()`, `replaceLast()`): the tokens it used
+ * (default 0), and the agent's new state (left as it is when absent).
+ */
+export interface TurnOptions {
   tokens?: number;
+  state?: unknown;
+}
+
+/** The options of `append()`. */
+export type AppendOptions = TurnOptions;
+
+/**
+ * One committed change, as `watch()` reports it: a session saved by any write but a delete
+ * (with its metadata as stored), or deleted.
+ */
+export interface Change {
+  kind: "saved" | "deleted";
+  id: string;
+  metadata?: SessionMetadata;
 }
 
 /** This origin's storage use, in bytes, as the browser estimates it. */
@@ -125,8 +142,9 @@ impl SessionStore {
         promise(&self.inner, |m| async move { m.list_stored(page?).await })
     }
 
-    /// Appends one turn's `messages` to session `id` and adds `tokens` to its total, without
-    /// sending or rewriting the history; resolves with the updated metadata.
+    /// Appends one turn's `messages` to session `id`, adds `tokens` to its total and, if given,
+    /// replaces its state, without sending or rewriting the history; resolves with the updated
+    /// metadata.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionMetadata>")]
     pub fn append(
         &self,
@@ -136,11 +154,48 @@ impl SessionStore {
     ) -> Promise {
         let id = string_arg(&id, "id");
         let messages = messages_arg(&messages);
-        let tokens =
-            options_arg(options, "append options", ["tokens"]).and_then(|[t]| tokens_arg(&t));
+        let options = turn_options_arg(options, "append options");
         promise(&self.inner, |m| async move {
-            m.append_stored(&id?, messages?, tokens?).await
+            m.append_stored(&id?, messages?, options?).await
         })
+    }
+
+    /// Replaces the last message of session `id` (a reply still streaming), adds `tokens` and,
+    /// if given, replaces its state; `turnCount` stays. Rewrites only that message; rejects with
+    /// `INVALID_INPUT` if the session has none. Resolves with the updated metadata.
+    #[wasm_bindgen(js_name = replaceLast, unchecked_return_type = "Promise<SessionMetadata>")]
+    pub fn replace_last(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TurnOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let id = string_arg(&id, "id");
+        let message = value_arg(&message, "message");
+        let options = turn_options_arg(options, "replaceLast options");
+        promise(&self.inner, |m| async move {
+            m.replace_last_stored(&id?, message?, options?).await
+        })
+    }
+
+    /// Calls `listener` with the changes of every write committed to this database from now on
+    /// (by this store, another store object, another tab or a worker of this origin), one call per
+    /// write, after it committed. Returns the function that stops it.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn watch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(changes: Change[]) => void")] listener: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let listener: js_sys::Function = listener
+            .dyn_into()
+            .map_err(|_| results::js_error(Error::invalid("listener must be a function")))?;
+        let watch = self
+            .inner
+            .watch(results::js_listener(listener))
+            .map_err(results::js_error)?;
+        let mut watch = Some(watch);
+        let stop = Closure::<dyn FnMut()>::new(move || drop(watch.take()));
+        Ok(stop.into_js_value())
     }
 
     /// The whole session `id`.

@@ -13,6 +13,7 @@ mod memory;
 mod model;
 pub mod portable;
 pub mod rules;
+mod watch;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]
@@ -21,5 +22,6 @@ pub use idb::IndexedDbSessionManager;
 pub use js::SessionStore;
 pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
 pub use memory::InMemorySessionManager;
-pub use model::{Session, SessionMetadata};
+pub use model::{Change, Session, SessionMetadata, TurnOptions};
 pub use rules::MAX_DEPTH;
+pub use watch::{Listener, Watch, Watchers};

@@ -5,8 +5,9 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
-use crate::error::Result;
-use crate::model::{Session, SessionMetadata};
+use crate::error::{Error, Result};
+use crate::model::{Session, SessionMetadata, TurnOptions};
+use crate::watch::{Listener, Watch};
 
 /// A boxed future: `Send` off wasm, where stores are shared across threads; not `Send` on
 /// wasm32, where IndexedDB futures hold browser objects that never leave their thread.
@@ -84,12 +85,53 @@ pub trait SessionManager: SendSyncOutsideWasm {
     }
 
     /// Append one turn to a stored session in one atomic write: `messages` go after the existing
-    /// ones, `tokens` is added to `total_tokens` and `turn_count` grows by one. Resolves with the
-    /// updated metadata. The history is neither passed in nor rewritten.
+    /// ones, `options.tokens` is added to `total_tokens`, `turn_count` grows by one, and the state
+    /// becomes `options.state` if given. Resolves with the updated metadata. The history is
+    /// neither passed in nor rewritten.
+    ///
+    /// The default resumes and saves the whole session, which is correct but neither atomic
+    /// against other writers nor cheap; every store of this crate overrides it.
     fn append(
         &self,
         session_id: &str,
         messages: Vec<Value>,
-        tokens: u64,
-    ) -> BoxFuture<'_, Result<SessionMetadata>>;
+        options: TurnOptions,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        Box::pin(async move {
+            let mut session = self.resume(&id).await?;
+            crate::rules::append_turn(&mut session, messages, options)?;
+            self.save_returning(&session).await
+        })
+    }
+
+    /// Replace the last message of a session (a reply still streaming) in one atomic write, add
+    /// `options.tokens` to `total_tokens` and, if given, replace the state; `turn_count` stays.
+    /// `INVALID_INPUT` if the session has no messages. Neither sends nor rewrites the history.
+    ///
+    /// The default resumes and saves the whole session, like [`append`](Self::append)'s.
+    fn replace_last(
+        &self,
+        session_id: &str,
+        message: Value,
+        options: TurnOptions,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        Box::pin(async move {
+            let mut session = self.resume(&id).await?;
+            crate::rules::replace_last(&mut session, message, options)?;
+            self.save_returning(&session).await
+        })
+    }
+
+    /// Calls `listener` with the changes of every write committed to this store from now on,
+    /// after it committed, one call per write, until the returned [`Watch`] is dropped. A write
+    /// that fails reports nothing. Stores that cannot observe their writes fail with
+    /// `UNAVAILABLE` (the default).
+    fn watch(&self, listener: Listener) -> Result<Watch> {
+        drop(listener);
+        Err(Error::Unavailable {
+            message: "this store does not report its changes".to_owned(),
+        })
+    }
 }

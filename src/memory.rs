@@ -8,19 +8,21 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
-use crate::model::{Session, SessionMetadata};
+use crate::model::{Change, Session, SessionMetadata, TurnOptions};
 use crate::rules::{self, Clock};
+use crate::watch::{Listener, Watch, Watchers};
 
 /// A [`SessionManager`] that keeps sessions in memory.
 #[derive(Debug, Default)]
 pub struct InMemorySessionManager {
     state: Mutex<State>,
+    watchers: Watchers,
 }
 
 #[derive(Debug, Default)]
 struct State {
     clock: Clock,
-    /// Each session with the `seq` of its last write, which orders `list`.
+    /// Each session with the `seq` of its last write, which orders `list` after `updated_at`.
     sessions: HashMap<String, (Session, u64)>,
 }
 
@@ -33,16 +35,31 @@ impl State {
             .ok_or_else(|| Error::not_found(id))
     }
 
-    /// The session to modify, already stamped as written now.
-    fn touch(&mut self, id: &str) -> Result<&mut Session> {
+    /// Stores `session` as written now (`updated_at` now, a `created_at` of 0 now too).
+    fn put(&mut self, mut session: Session) -> SessionMetadata {
+        let stamp = self.clock.tick(rules::now_ms());
+        session.metadata.updated_at = stamp.ms;
+        if session.metadata.created_at == 0 {
+            session.metadata.created_at = stamp.ms;
+        }
+        let meta = session.metadata.clone();
+        self.sessions.insert(meta.id.clone(), (session, stamp.seq));
+        meta
+    }
+
+    /// Applies `change` to session `id` (which refuses before it changes anything) and stamps
+    /// it as written now.
+    fn modify<T>(&mut self, id: &str, change: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        rules::check_id(id)?;
         let (session, seq) = self
             .sessions
             .get_mut(id)
             .ok_or_else(|| Error::not_found(id))?;
+        let out = change(session)?;
         let stamp = self.clock.tick(rules::now_ms());
         *seq = stamp.seq;
         session.metadata.updated_at = stamp.ms;
-        Ok(session)
+        Ok(out)
     }
 }
 
@@ -68,13 +85,42 @@ impl InMemorySessionManager {
         let result = op(&mut self.lock());
         Box::pin(std::future::ready(result))
     }
+
+    /// Runs the write `op`, then (outside the lock) tells the watchers what it changed.
+    fn write<T>(
+        &self,
+        op: impl FnOnce(&mut State) -> Result<(T, Change)>,
+    ) -> BoxFuture<'_, Result<T>>
+    where
+        T: SendSyncOutsideWasm + 'static,
+    {
+        let result = op(&mut self.lock());
+        let result = result.map(|(out, change)| {
+            self.watchers.notify(&[change]);
+            out
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    /// A write of session `id` that resolves with its metadata as stored.
+    fn modify(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Session) -> Result<()>,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        self.write(|state| {
+            state.modify(id, change)?;
+            let meta = state.get(id)?.metadata.clone();
+            Ok((meta.clone(), Change::Saved(meta)))
+        })
+    }
 }
 
 impl SessionManager for InMemorySessionManager {
     fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
         self.run(|state| {
             let mut all: Vec<_> = state.sessions.values().collect();
-            all.sort_by_key(|(_, seq)| std::cmp::Reverse(*seq));
+            all.sort_by_key(|(s, seq)| std::cmp::Reverse((s.metadata.updated_at, *seq)));
             Ok(all.into_iter().map(|(s, _)| s.metadata.clone()).collect())
         })
     }
@@ -84,25 +130,19 @@ impl SessionManager for InMemorySessionManager {
     }
 
     fn save_returning(&self, session: &Session) -> BoxFuture<'_, Result<SessionMetadata>> {
-        self.run(|state| {
+        self.write(|state| {
             rules::check_session(session)?;
-            let stamp = state.clock.tick(rules::now_ms());
-            let mut stored = session.clone();
-            stored.metadata.updated_at = stamp.ms;
-            if stored.metadata.created_at == 0 {
-                stored.metadata.created_at = stamp.ms;
-            }
-            let meta = stored.metadata.clone();
-            state.sessions.insert(meta.id.clone(), (stored, stamp.seq));
-            Ok(meta)
+            let meta = state.put(session.clone());
+            Ok((meta.clone(), Change::Saved(meta)))
         })
     }
 
     fn delete(&self, session_id: &str) -> BoxFuture<'_, Result<()>> {
-        self.run(|state| {
+        self.write(|state| {
             state.get(session_id)?;
             state.sessions.remove(session_id);
-            Ok(())
+            let id = session_id.to_owned();
+            Ok(((), Change::Deleted { id }))
         })
     }
 
@@ -111,67 +151,80 @@ impl SessionManager for InMemorySessionManager {
         session_id: &str,
         new_name: Option<String>,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
-        self.run(|state| {
+        self.write(|state| {
             rules::check_id(session_id)?;
             if let Some(name) = &new_name {
                 rules::check_name(name, session_id)?;
             }
             let mut copy = state.get(session_id)?.clone();
-            let stamp = state.clock.tick(rules::now_ms());
             let meta = &mut copy.metadata;
             meta.id = uuid::Uuid::new_v4().to_string();
             meta.name = rules::fork_name(meta.name.as_deref(), new_name);
-            meta.created_at = stamp.ms;
-            meta.updated_at = stamp.ms;
-            let meta = meta.clone();
-            state.sessions.insert(meta.id.clone(), (copy, stamp.seq));
-            Ok(meta)
+            meta.created_at = 0; // stamped now, like updated_at
+            let meta = state.put(copy);
+            Ok((meta.clone(), Change::Saved(meta)))
         })
     }
 
     fn rewind(&self, session_id: &str, turn_index: u32) -> BoxFuture<'_, Result<Session>> {
-        self.run(|state| {
-            rules::check_id(session_id)?;
-            let session = state.touch(session_id)?;
-            session.messages.truncate(turn_index as usize);
-            session.metadata.turn_count = session.messages.len() as u32;
-            Ok(session.clone())
+        self.write(|state| {
+            state.modify(session_id, |session| {
+                session.messages.truncate(turn_index as usize);
+                session.metadata.turn_count = session.messages.len() as u32;
+                Ok(())
+            })?;
+            let session = state.get(session_id)?.clone();
+            let change = Change::Saved(session.metadata.clone());
+            Ok((session, change))
         })
     }
 
     fn tag(&self, session_id: &str, tags: Vec<String>) -> BoxFuture<'_, Result<()>> {
-        self.run(|state| {
-            rules::check_id(session_id)?;
-            rules::check_tags(&tags, session_id)?;
-            rules::merge_tags(&mut state.touch(session_id)?.metadata.tags, tags);
+        // Bad arguments are refused before the session is looked up, as every store does.
+        if let Err(e) = rules::check_id(session_id).and(rules::check_tags(&tags, session_id)) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        let tagged = self.modify(session_id, |session| {
+            rules::merge_tags(&mut session.metadata.tags, tags);
             Ok(())
-        })
+        });
+        Box::pin(async move { tagged.await.map(drop) })
     }
 
     fn rename(&self, session_id: &str, new_name: String) -> BoxFuture<'_, Result<()>> {
-        self.run(|state| {
-            rules::check_id(session_id)?;
-            rules::check_name(&new_name, session_id)?;
-            state.touch(session_id)?.metadata.name = Some(new_name);
+        if let Err(e) = rules::check_id(session_id).and(rules::check_name(&new_name, session_id)) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        let renamed = self.modify(session_id, |session| {
+            session.metadata.name = Some(new_name);
             Ok(())
-        })
+        });
+        Box::pin(async move { renamed.await.map(drop) })
     }
 
     fn append(
         &self,
         session_id: &str,
         messages: Vec<Value>,
-        tokens: u64,
+        options: TurnOptions,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
-        self.run(|state| {
-            let mut meta = state.get(session_id)?.metadata.clone();
-            rules::check_messages(&messages, session_id)?;
-            rules::count_turn(&mut meta, tokens)?;
-            let session = state.touch(session_id)?;
-            session.metadata.turn_count = meta.turn_count;
-            session.metadata.total_tokens = meta.total_tokens;
-            session.messages.extend(messages);
-            Ok(session.metadata.clone())
+        self.modify(session_id, |session| {
+            rules::append_turn(session, messages, options)
         })
+    }
+
+    fn replace_last(
+        &self,
+        session_id: &str,
+        message: Value,
+        options: TurnOptions,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        self.modify(session_id, |session| {
+            rules::replace_last(session, message, options)
+        })
+    }
+
+    fn watch(&self, listener: Listener) -> Result<Watch> {
+        Ok(self.watchers.subscribe(listener))
     }
 }

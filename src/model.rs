@@ -35,6 +35,48 @@ pub struct Session {
     pub state: Value,
 }
 
+/// What a turn changes besides its messages: the tokens it used and, if given, the agent's new
+/// state, written in the same atomic write as the messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnOptions {
+    /// Added to `total_tokens`.
+    pub tokens: u64,
+    /// Replaces the session's state when `Some`.
+    pub state: Option<Value>,
+}
+
+impl TurnOptions {
+    /// A turn that used `tokens` and leaves the state as it is.
+    pub fn tokens(tokens: u64) -> Self {
+        TurnOptions {
+            tokens,
+            state: None,
+        }
+    }
+}
+
+/// One committed change to a store, as [`watch`](crate::SessionManager::watch) reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A session was created or changed (by any write but a delete); its metadata as stored.
+    Saved(SessionMetadata),
+    /// A session was deleted.
+    Deleted {
+        /// The deleted session's id.
+        id: String,
+    },
+}
+
+impl Change {
+    /// The id of the session that changed.
+    pub fn id(&self) -> &str {
+        match self {
+            Change::Saved(meta) => &meta.id,
+            Change::Deleted { id } => id,
+        }
+    }
+}
+
 impl SessionMetadata {
     /// Metadata for a new, empty session of `agent_name` with the given id; timestamps are 0, so
     /// the first save stamps them.

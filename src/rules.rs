@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use serde_json::Value;
 
-use crate::model::{Session, SessionMetadata};
+use crate::model::{Session, SessionMetadata, TurnOptions};
 
 /// The largest integer a JS number (and so IndexedDB) holds exactly: 2^53 - 1.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -151,6 +151,57 @@ pub fn add_tokens(meta: &mut SessionMetadata, tokens: u64) -> Result<()> {
         )));
     };
     meta.total_tokens = total;
+    Ok(())
+}
+
+/// `append` on a whole session (the in-memory store, and the trait's default): `messages` after
+/// the history, one more turn, tokens added and the state replaced if given; nothing changes on
+/// error.
+pub fn append_turn(
+    session: &mut Session,
+    messages: Vec<Value>,
+    options: TurnOptions,
+) -> Result<()> {
+    let id = &session.metadata.id;
+    check_messages(&messages, id)?;
+    if let Some(state) = &options.state {
+        check_state(state, id)?;
+    }
+    count_turn(&mut session.metadata, options.tokens)?;
+    session.messages.extend(messages);
+    if let Some(state) = options.state {
+        session.state = state;
+    }
+    Ok(())
+}
+
+/// Refuses replacing the last message of session `id`, which has `count` messages, if it has none.
+pub fn check_has_last_message(count: u64, id: &str) -> Result<()> {
+    if count == 0 {
+        return Err(Error::invalid(format!(
+            "session \"{id}\" has no message to replace"
+        )));
+    }
+    Ok(())
+}
+
+/// `replace_last` on a whole session (the in-memory store, and the trait's default): the last
+/// message becomes `message`, tokens are added and the state replaced if given; nothing changes
+/// on error.
+pub fn replace_last(session: &mut Session, message: Value, options: TurnOptions) -> Result<()> {
+    let id = &session.metadata.id;
+    check_has_last_message(session.messages.len() as u64, id)?;
+    check_messages(std::slice::from_ref(&message), id)?;
+    if let Some(state) = &options.state {
+        check_state(state, id)?;
+    }
+    add_tokens(&mut session.metadata, options.tokens)?;
+    if let Some(last) = session.messages.last_mut() {
+        *last = message;
+    }
+    if let Some(state) = options.state {
+        session.state = state;
+    }
     Ok(())
 }
 

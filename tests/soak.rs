@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use idb_session_store::{
     Error, InMemorySessionManager, IndexedDbSessionManager, Session, SessionManager,
-    SessionMetadata,
+    SessionMetadata, TurnOptions,
 };
 use serde_json::{json, Value};
 use support::TempDb;
@@ -282,8 +282,14 @@ impl Soak {
                     .map(|i| json!({"appended": self.rng.below(1000), "i": i}))
                     .collect();
                 let tokens = self.rng.below(500) as u64;
-                let a = self.model.append(&p.model, new.clone(), tokens).await;
-                let b = self.idb.append(&p.idb, new, tokens).await;
+                let a = self
+                    .model
+                    .append(&p.model, new.clone(), TurnOptions::tokens(tokens))
+                    .await;
+                let b = self
+                    .idb
+                    .append(&p.idb, new, TurnOptions::tokens(tokens))
+                    .await;
                 self.same("append", a.map(|m| self.meta(m)), b.map(|m| self.meta(m)));
             }
             29..=31 => {

@@ -5,14 +5,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> idb_session_store::Result<()> {
-//! use idb_session_store::{Session, SessionManager};
-//! use session_server::{sql::SqlSessionManager, TurnOptions};
+//! use idb_session_store::{Session, SessionManager, TurnOptions};
+//! use session_server::sql::SqlSessionManager;
 //!
 //! let db = SqlSessionManager::connect("postgres://app@127.0.0.1/sessions").await?; // or sqlite://PATH
 //! let sessions = db.owner("my-agent")?; // a SessionManager over this owner's sessions
 //! let session = Session::new("code-agent");
 //! sessions.save(&session).await?;
-//! sessions.append_turn(&session.metadata.id, vec![serde_json::json!("hi")],
+//! sessions.append(&session.metadata.id, vec![serde_json::json!("hi")],
 //!     TurnOptions { tokens: 3, state: None }).await?;
 //! # Ok(()) }
 //! ```
@@ -20,6 +20,3 @@
 
 pub mod http;
 pub mod sql;
-mod turn;
-
-pub use turn::TurnOptions;

@@ -10,7 +10,7 @@ use js_sys::{Array, JsString};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbKeyRange;
 
-use super::json_array::{cut_array, Cut};
+use super::json_array::{cut_array, last_element, Cut, Last};
 use super::schema::{TAIL_LEN, WRITE_CHUNK};
 use crate::error::{Error, Result};
 
@@ -92,6 +92,52 @@ pub(crate) fn appended(
         next += piece.len() as u64;
     }
     Ok(written)
+}
+
+/// The last chunk `last` of a session of `count` messages with its last message replaced by the
+/// JSON text `message`. Copies into wasm only the end of the chunk the scan needs (a suffix that
+/// doubles until it holds the last message's start), so the cost follows that message, not the
+/// chunk or the history.
+pub(crate) fn with_last_replaced(
+    id: &str,
+    last: Option<&Chunk>,
+    count: u64,
+    message: &JsValue,
+) -> Result<Chunk> {
+    let last = last.filter(|c| c.start < count).ok_or_else(|| {
+        damaged(
+            id,
+            format!("{count} messages, but the last chunk is not where they end"),
+        )
+    })?;
+    let text: &JsString = last
+        .text
+        .dyn_ref()
+        .ok_or_else(|| damaged(id, "a chunk is not text"))?;
+    let length = text.length();
+    let mut take = 512.min(length);
+    loop {
+        // A suffix may start inside a surrogate pair, which is then replaced: only before the cut.
+        let suffix = String::from(text.slice(length - take, length));
+        match last_element(&suffix).map_err(|e| damaged(id, e))? {
+            Last::At(start) => {
+                let cut = length - suffix[start..].encode_utf16().count() as u32;
+                let text = text
+                    .slice(0, cut)
+                    .concat(message)
+                    .concat(&JsValue::from_str("]"));
+                return Ok(Chunk {
+                    start: last.start,
+                    text: text.into(),
+                });
+            }
+            Last::Empty => return Err(damaged(id, "the last chunk holds no message")),
+            Last::NeedMore if take >= length => {
+                return Err(damaged(id, "the last chunk is not a JSON array"))
+            }
+            Last::NeedMore => take = take.saturating_mul(2).min(length),
+        }
+    }
 }
 
 /// The chunk text `text` cut to its first `keep` messages, or `None` if it holds no more. Copies

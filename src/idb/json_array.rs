@@ -1,5 +1,6 @@
-//! JSON array texts, as the IndexedDB store keeps messages: cut after the first `n` elements
-//! by scanning for top-level commas, without parsing (or changing) a single element.
+//! JSON array texts, as the IndexedDB store keeps messages: where to cut one after its first
+//! `n` elements (scanning forwards for top-level commas), and where its last element starts
+//! (scanning backwards), without parsing (or changing) a single element.
 
 /// Where to cut a JSON array text to keep its first elements.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,9 +64,64 @@ pub(crate) fn cut_array(text: &str, keep: usize) -> Result<Cut, &'static str> {
     Ok(Cut::NeedMore)
 }
 
+/// Where the last element of a JSON array text starts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Last {
+    /// `text[..start]` is the array up to and including the `[` or `,` before its last element.
+    At(usize),
+    /// The array has no elements.
+    Empty,
+    /// The text starts inside the last element: it is a suffix of the array.
+    NeedMore,
+}
+
+/// Where the last element of the JSON array text `text` (or a suffix of it) starts, found by
+/// scanning backwards from its closing `]`. The scan reads only the last element, so its cost
+/// does not grow with the array.
+pub(crate) fn last_element(text: &str) -> Result<Last, &'static str> {
+    let body = text.trim_end();
+    let Some(rest) = body.strip_suffix(']') else {
+        return Err("not a JSON array");
+    };
+    let bytes = rest.as_bytes();
+    let (mut depth, mut in_string, mut seen) = (0usize, false, false);
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        let byte = bytes[i];
+        if byte == b'"' {
+            // A quote after an odd number of backslashes is inside a string, escaped.
+            let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+            if backslashes == i {
+                // The text may start inside that run of backslashes: look further back.
+                return Ok(Last::NeedMore);
+            }
+            if backslashes % 2 == 0 {
+                in_string = !in_string;
+            }
+            seen = true;
+            continue;
+        }
+        if in_string {
+            continue;
+        }
+        match byte {
+            b']' | b'}' => depth += 1,
+            b'[' | b'{' if depth == 0 => {
+                return Ok(if seen { Last::At(i + 1) } else { Last::Empty });
+            }
+            b'[' | b'{' => depth -= 1,
+            b',' if depth == 0 => return Ok(Last::At(i + 1)),
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => seen = true,
+        }
+    }
+    Ok(Last::NeedMore)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{cut_array, Cut};
+    use super::{cut_array, last_element, Cut, Last};
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -134,6 +190,62 @@ mod tests {
             let back: Vec<serde_json::Value> =
                 serde_json::from_str(cut.as_deref().unwrap_or(&text)).unwrap();
             assert_eq!(back, values[..keep.min(values.len())], "keep {keep}");
+        }
+    }
+
+    #[test]
+    fn finds_the_last_element_from_the_end() {
+        let text = r#"[{"a":[1,2],"b":"x,]\"}"},[3,{"c":4}],"s\\",5]"#;
+        assert_eq!(last_element(text), Ok(Last::At(text.len() - 2)));
+        let two = r#"[1,{"k":"a,\"]"}]"#;
+        assert_eq!(
+            &two[..match last_element(two).unwrap() {
+                Last::At(i) => i,
+                other => panic!("{other:?}"),
+            }],
+            "[1,"
+        );
+        assert_eq!(last_element("[7]"), Ok(Last::At(1)));
+        assert_eq!(last_element("[]"), Ok(Last::Empty));
+        assert_eq!(last_element("[ ]"), Ok(Last::Empty));
+        assert_eq!(last_element(r#"["only"]"#), Ok(Last::At(1)));
+        assert!(last_element("{}").is_err());
+    }
+
+    #[test]
+    fn suffixes_ask_for_more_until_the_start_is_inside() {
+        let text = r#"[1,{"k":"a,b\\"},[2,3]]"#;
+        let whole = last_element(text).unwrap();
+        assert_eq!(whole, Last::At(17));
+        for from in 0..text.len() {
+            let got = last_element(&text[from..]).unwrap();
+            if from <= 16 {
+                assert_eq!(got, Last::At(17 - from), "suffix from {from}");
+            } else {
+                assert_eq!(got, Last::NeedMore, "suffix from {from}");
+            }
+        }
+        // A suffix that starts inside a run of backslashes cannot tell an escaped quote.
+        assert_eq!(last_element(r#"\\"]"#), Ok(Last::NeedMore));
+    }
+
+    #[test]
+    fn every_serialized_array_splits_into_its_head_and_last_element() {
+        let values: Vec<serde_json::Value> = serde_json::from_str(
+            r#"[1, "a\\\"b", {"k": [1, {"n": null}]}, [], {}, "\\", [[["deep"]]], -2.5e10, "]", "[", true]"#,
+        )
+        .unwrap();
+        for n in 1..=values.len() {
+            let text = serde_json::to_string(&values[..n]).unwrap();
+            let Ok(Last::At(start)) = last_element(&text) else {
+                panic!("no last element in {text}");
+            };
+            let head = format!("{}]", text[..start].trim_end_matches(','));
+            let back: Vec<serde_json::Value> = serde_json::from_str(&head).unwrap();
+            assert_eq!(back, values[..n - 1], "head of {text}");
+            let last: serde_json::Value =
+                serde_json::from_str(&text[start..text.len() - 1]).unwrap();
+            assert_eq!(last, values[n - 1], "last of {text}");
         }
     }
 }

@@ -7,6 +7,7 @@
 //! trait implementation converts to and from the model, and which the JS facade hands to JS as
 //! it is, so that on the JS API a session's messages never cross into wasm at all.
 
+mod changes;
 mod chunks;
 mod json_array;
 mod operations;
@@ -25,17 +26,20 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction};
 
+pub(crate) use self::changes::to_js as changes_to_js;
+use self::changes::Changes;
 pub(crate) use self::chunks::damaged;
 use self::chunks::Tails;
 use self::requests::{dom_error, open_database};
 pub(crate) use self::schema::WRITE_CHUNK;
 use self::stored::message_texts;
-pub(crate) use self::stored::{check_count, EncodedSession, StoredSession};
+pub(crate) use self::stored::{check_count, EncodedOptions, EncodedSession, StoredSession};
 use crate::error::{Error, Result};
 use crate::js_value::metadata_from_js;
 use crate::manager::{BoxFuture, SessionManager};
-use crate::model::{Session, SessionMetadata};
+use crate::model::{Session, SessionMetadata, TurnOptions};
 use crate::rules;
+use crate::watch::{Listener, Watch};
 
 /// How long an open waits for older connections (other tabs) to close before giving up.
 const BLOCKED_TIMEOUT_MS: u32 = 5_000;
@@ -54,6 +58,8 @@ struct Inner {
     on_version_change: RefCell<Option<Closure<dyn FnMut()>>>,
     /// The last chunk of each session this connection wrote, so appends need not read it back.
     tails: Tails,
+    /// Who hears of this database's writes.
+    changes: Changes,
 }
 
 impl Drop for Inner {
@@ -109,6 +115,7 @@ impl IndexedDbSessionManager {
             closed: RefCell::new(None),
             on_version_change: RefCell::new(None),
             tails: Tails::default(),
+            changes: Changes::open(name),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let on_change = Closure::<dyn FnMut()>::new(move || {
@@ -219,12 +226,34 @@ impl SessionManager for IndexedDbSessionManager {
         &self,
         session_id: &str,
         messages: Vec<Value>,
-        tokens: u64,
+        options: TurnOptions,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         let id = session_id.to_owned();
         // Checked and encoded now: the future owns text, not the caller's values.
         let texts = message_texts(session_id, &messages);
-        Box::pin(async move { self.append_stored(&id, texts?, tokens).await })
+        let options = EncodedOptions::encode(session_id, options);
+        Box::pin(async move { self.append_stored(&id, texts?, options?).await })
+    }
+
+    fn replace_last(
+        &self,
+        session_id: &str,
+        message: Value,
+        options: TurnOptions,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        let text = message_texts(session_id, std::slice::from_ref(&message));
+        let options = EncodedOptions::encode(session_id, options);
+        Box::pin(async move {
+            let text = text?.pop().unwrap_or_default();
+            self.replace_last_stored(&id, text, options?).await
+        })
+    }
+
+    /// Reports this connection's writes as they commit, and those of every other connection to
+    /// the same database (other handles, tabs and workers of the origin) as they are heard.
+    fn watch(&self, listener: Listener) -> Result<Watch> {
+        Ok(self.inner.changes.watchers.subscribe(listener))
     }
 }
 

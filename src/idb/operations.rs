@@ -7,7 +7,7 @@ use wasm_bindgen::JsValue;
 
 use super::chunks::{self, LastChunk};
 use super::schema::{ALL, SESSIONS};
-use super::stored::{EncodedSession, StoredSession};
+use super::stored::{EncodedOptions, EncodedSession, StoredSession};
 use super::transaction::SessionTx;
 use super::IndexedDbSessionManager;
 use crate::error::{Error, Result};
@@ -89,36 +89,26 @@ impl IndexedDbSessionManager {
         })
     }
 
-    /// Appends one turn, `texts` being the JSON texts of its messages, and counts `tokens`. Tops
-    /// up the last chunk (from this connection's memory while the session is as it left it, else
-    /// read) and writes new chunks after it; nothing before the last chunk is read or rewritten.
+    /// Appends one turn, `texts` being the JSON texts of its messages, and counts its tokens and
+    /// writes its state. Tops up the last chunk and writes new chunks after it; nothing before
+    /// the last chunk is read or rewritten.
     pub(crate) async fn append_stored(
         &self,
         id: &str,
         texts: Vec<JsValue>,
-        tokens: u64,
+        options: EncodedOptions,
     ) -> Result<SessionMetadata> {
         rules::check_id(id)?;
         let tx = SessionTx::write(&self.inner, ALL, format!("appending to session \"{id}\""))?;
-        let record = tx.record(id)?;
-        let remembered = self.inner.tails.take(id);
-        // With nothing remembered, the last chunk is read in the same round trip as the record.
-        let read_now = match remembered {
-            Some(_) => None,
-            None => Some(tx.last_chunk(id)?),
-        };
-        let record = record.await?;
+        let (record, last) = tx.record_and_last_chunk(id).await?;
         let mut meta = record.metadata;
-        rules::count_turn(&mut meta, tokens)?;
-        let last = match (remembered.and_then(|r| r.current(record.rev)), read_now) {
-            (Some(last), _) => last,
-            (None, Some(read)) => read.await?,
-            // Changed since this connection wrote it: read the last chunk after all.
-            (None, None) => tx.last_chunk(id)?.await?,
-        };
+        rules::count_turn(&mut meta, options.tokens)?;
         let count = record.message_count;
         let written = chunks::appended(id, last.as_ref(), count, &texts)?;
         let last = tx.put_chunks(id, written)?.or(last);
+        if let Some(state) = &options.state {
+            tx.put_state(id, state)?;
+        }
         let count = count + texts.len() as u64;
         Ok(tx
             .finish(meta, count, LastChunk::Known(last))
@@ -126,15 +116,42 @@ impl IndexedDbSessionManager {
             .metadata)
     }
 
+    /// Replaces the last message of session `id` by the JSON text `text`, counts the tokens and
+    /// writes the state: only the last chunk is rewritten, and only its last message is scanned.
+    pub(crate) async fn replace_last_stored(
+        &self,
+        id: &str,
+        text: JsValue,
+        options: EncodedOptions,
+    ) -> Result<SessionMetadata> {
+        rules::check_id(id)?;
+        let doing = format!("replacing the last message of session \"{id}\"");
+        let tx = SessionTx::write(&self.inner, ALL, doing)?;
+        let (record, last) = tx.record_and_last_chunk(id).await?;
+        let count = record.message_count;
+        rules::check_has_last_message(count, id)?;
+        let mut meta = record.metadata;
+        rules::add_tokens(&mut meta, options.tokens)?;
+        let last = chunks::with_last_replaced(id, last.as_ref(), count, &text)?;
+        tx.put_chunk(id, &last)?;
+        if let Some(state) = &options.state {
+            tx.put_state(id, state)?;
+        }
+        Ok(tx
+            .finish(meta, count, LastChunk::Known(Some(last)))
+            .await?
+            .metadata)
+    }
+
     /// Deletes session `id` and all its data.
     pub(crate) async fn delete_session(&self, id: &str) -> Result<()> {
         rules::check_id(id)?;
-        let tx = SessionTx::write(&self.inner, ALL, format!("deleting session \"{id}\""))?;
+        let mut tx = SessionTx::write(&self.inner, ALL, format!("deleting session \"{id}\""))?;
         if !tx.exists(id)?.await? {
             return Err(Error::not_found(id));
         }
         tx.delete_session(id)?;
-        tx.commit(id).await
+        tx.commit().await
     }
 
     /// Copies session `id` under a new UUID v4, named `new_name` or after the original.

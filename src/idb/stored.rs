@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 use super::chunks::damaged;
 use super::schema::WRITE_CHUNK;
 use crate::error::{Error, Result};
-use crate::model::{Session, SessionMetadata};
+use crate::model::{Session, SessionMetadata, TurnOptions};
 use crate::rules;
 
 /// A session as read from the store.
@@ -35,6 +35,27 @@ pub(crate) struct EncodedSession {
     /// JSON text.
     pub state: JsValue,
     pub message_count: u64,
+}
+
+/// What a turn changes besides its messages, encoded: the tokens it used, and the new state's
+/// JSON text if the state changes.
+pub(crate) struct EncodedOptions {
+    pub tokens: u64,
+    pub state: Option<JsValue>,
+}
+
+impl EncodedOptions {
+    /// Checks and encodes the options of a turn of session `id` of the Rust API.
+    pub fn encode(id: &str, options: TurnOptions) -> Result<Self> {
+        let state = options
+            .state
+            .map(|state| rules::check_state(&state, id).map(|()| json_text(&state)))
+            .transpose()?;
+        Ok(EncodedOptions {
+            tokens: options.tokens,
+            state: state.map(|text| JsValue::from_str(&text)),
+        })
+    }
 }
 
 impl EncodedSession {

@@ -14,22 +14,18 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
-use super::chunks::{self, Chunk, LastChunk};
+use super::chunks::{self, Chunk};
 use super::record::SessionRecord;
 use super::requests::{self, dom_error};
 use super::schema::{CHUNKS, SESSIONS, STATES, UPDATED_AT};
 use super::Inner;
 use crate::error::{Error, Result};
-use crate::model::SessionMetadata;
-use crate::rules::{self, Clock};
+use crate::rules::Clock;
+
+mod write;
 
 /// A read-only transaction.
 pub(crate) struct Reading;
-
-/// A read-write transaction, which read the write clock as it began.
-pub(crate) struct Writing {
-    clock: JsFuture,
-}
 
 /// One transaction over the stores an operation needs; `M` is [`Reading`] or [`Writing`].
 pub(crate) struct SessionTx<'a, M> {
@@ -47,98 +43,6 @@ impl<'a> SessionTx<'a, Reading> {
         SessionTx::open(inner, stores, IdbTransactionMode::Readonly, doing, |_| {
             Ok(Reading)
         })
-    }
-}
-
-impl<'a> SessionTx<'a, Writing> {
-    /// A read-write transaction over `stores`; its first read is the write clock.
-    pub fn write(inner: &'a Inner, stores: &[&str], doing: String) -> Result<Self> {
-        SessionTx::open(inner, stores, IdbTransactionMode::Readwrite, doing, |tx| {
-            let index = tx.object_store(SESSIONS)?.index(UPDATED_AT)?;
-            Ok(Writing {
-                clock: JsFuture::from(requests::highest_key(&index)),
-            })
-        })
-    }
-
-    /// Queues writing `chunk` of session `id`.
-    pub fn put_chunk(&self, id: &str, chunk: &Chunk) -> Result<()> {
-        self.queue(CHUNKS, |s| {
-            s.put_with_key(&chunk.text, &chunks::key(id, chunk.start))
-        })
-    }
-
-    /// Queues writing `chunks` of session `id`; returns the last of them.
-    pub fn put_chunks(&self, id: &str, chunks: Vec<Chunk>) -> Result<Option<Chunk>> {
-        for chunk in &chunks {
-            self.put_chunk(id, chunk)?;
-        }
-        Ok(chunks.into_iter().last())
-    }
-
-    /// Queues deleting the chunks of session `id` that start at message `from` or later.
-    pub fn delete_chunks(&self, id: &str, from: u64) -> Result<()> {
-        let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
-        self.queue(CHUNKS, |s| s.delete(&range))
-    }
-
-    /// Queues writing the state text of session `id`.
-    pub fn put_state(&self, id: &str, state: &JsValue) -> Result<()> {
-        self.queue(STATES, |s| s.put_with_key(state, &JsValue::from_str(id)))
-    }
-
-    /// Queues deleting session `id`: its record, chunks and state.
-    pub fn delete_session(&self, id: &str) -> Result<()> {
-        let key = JsValue::from_str(id);
-        self.queue(SESSIONS, |s| s.delete(&key))?;
-        self.delete_chunks(id, 0)?;
-        self.queue(STATES, |s| s.delete(&key))
-    }
-
-    /// The ending of every write that keeps a session: stamps `meta` from the write clock
-    /// (`updated_at` now, and `created_at` now if it is 0), writes its record saying it holds
-    /// `message_count` messages, waits for the commit, and then remembers `last` as the
-    /// session's last chunk. Resolves with the record as stored.
-    pub async fn finish(
-        mut self,
-        mut meta: SessionMetadata,
-        message_count: u64,
-        last: LastChunk,
-    ) -> Result<SessionRecord> {
-        let clock = (&mut self.mode.clock).await.map_err(|e| self.fail(&e))?;
-        let stamp = clock_from(clock).tick(rules::now_ms());
-        meta.updated_at = stamp.ms;
-        if meta.created_at == 0 {
-            meta.created_at = stamp.ms;
-        }
-        let record = SessionRecord::new(meta, stamp.seq, message_count);
-        self.queue(SESSIONS, |s| s.put(&record.to_js()))?;
-        let (id, tails) = (record.metadata.id.clone(), &self.inner.tails);
-        self.commit(&id).await?;
-        tails.remember(id, record.rev, last);
-        Ok(record)
-    }
-
-    /// Waits for the commit of a write that keeps no session (a delete of session `id`).
-    pub async fn commit(self, id: &str) -> Result<()> {
-        // Forgotten before the commit: if it fails, nothing stale is left behind.
-        self.inner.tails.forget(id);
-        self.done
-            .await
-            .map(drop)
-            .map_err(|e| dom_error(&self.doing, &e))
-    }
-
-    fn queue(
-        &self,
-        store: &str,
-        write: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
-    ) -> Result<()> {
-        self.tx
-            .object_store(store)
-            .and_then(|s| write(&s))
-            .map(drop)
-            .map_err(|e| self.fail(&e))
     }
 }
 
@@ -286,6 +190,26 @@ impl<'a, M> SessionTx<'a, M> {
                 }))
             }),
         )
+    }
+
+    /// The record of session `id` and its last chunk: this connection's memory of it while the
+    /// session is as this connection left it, else read (in the same round trip as the record
+    /// when nothing is remembered).
+    pub async fn record_and_last_chunk(&self, id: &str) -> Result<(SessionRecord, Option<Chunk>)> {
+        let record = self.record(id)?;
+        let remembered = self.inner.tails.take(id);
+        let read_now = match remembered {
+            Some(_) => None,
+            None => Some(self.last_chunk(id)?),
+        };
+        let record = record.await?;
+        let last = match (remembered.and_then(|r| r.current(record.rev)), read_now) {
+            (Some(last), _) => last,
+            (None, Some(read)) => read.await?,
+            // Changed since this connection wrote it: read the last chunk after all.
+            (None, None) => self.last_chunk(id)?.await?,
+        };
+        Ok((record, last))
     }
 
     /// The metadata objects of all sessions (`page` None) or of one page `(offset, limit)`,

@@ -6,7 +6,7 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::idb::{EncodedSession, WRITE_CHUNK};
+use crate::idb::{EncodedOptions, EncodedSession, WRITE_CHUNK};
 use crate::js_value::{describe, is_well_formed_string, metadata_from_js, whole};
 use crate::rules::{MAX_DEPTH, MAX_SAFE_INTEGER};
 
@@ -20,6 +20,8 @@ extern "C" {
         chunk_len: u32,
         max_depth: u32,
     ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = encodeValue, catch)]
+    fn encode_value(value: &JsValue, what: &str, max_depth: u32) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = copyArray, catch)]
     fn copy_array(value: &JsValue, what: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = readOptions, catch)]
@@ -156,10 +158,25 @@ pub(crate) fn messages_arg(value: &JsValue) -> Result<Vec<JsValue>, Error> {
     Ok(texts.iter().collect())
 }
 
-/// The `tokens` of an options object: 0 when absent.
-pub(crate) fn tokens_arg(tokens: &JsValue) -> Result<u64, Error> {
-    match tokens.is_undefined() {
-        true => Ok(0),
-        false => whole_number(tokens, "tokens", MAX_SAFE_INTEGER),
-    }
+/// One JSON value (a message), as its JSON text.
+pub(crate) fn value_arg(value: &JsValue, what: &str) -> Result<JsValue, Error> {
+    encode_value(value, what, MAX_DEPTH as u32).map_err(|e| refused("encodeValue", e))
+}
+
+/// `{ tokens, state }` of `append()` and `replaceLast()`: tokens 0 and the state unchanged when
+/// absent.
+pub(crate) fn turn_options_arg(
+    options: Option<JsValue>,
+    what: &str,
+) -> Result<EncodedOptions, Error> {
+    let [tokens, state] = options_arg(options, what, ["tokens", "state"])?;
+    let tokens = match tokens.is_undefined() {
+        true => 0,
+        false => whole_number(&tokens, "tokens", MAX_SAFE_INTEGER)?,
+    };
+    let state = match state.is_undefined() {
+        true => None,
+        false => Some(value_arg(&state, "state")?),
+    };
+    Ok(EncodedOptions { tokens, state })
 }

@@ -175,6 +175,11 @@ export function encodeMessages(values, what, maxDepth) {
     holder === null ? `${what}[${i}]` : where(holder, key), maxDepth));
 }
 
+/** The JSON text of one value (a message, a state) named `what`, refused like a message. */
+export function encodeValue(value, what, maxDepth) {
+  return checkedJson(value, locator(value, what), maxDepth);
+}
+
 /**
  * A session object encoded for storage: a plain copy of its metadata (for the store to check
  * field by field), its messages as JSON array texts of `chunkLen` messages each, its state as

@@ -10,9 +10,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
-use crate::idb::{check_count, damaged, IndexedDbSessionManager, StoredSession};
+use crate::idb::{changes_to_js, check_count, damaged, IndexedDbSessionManager, StoredSession};
 use crate::js_value::metadata_to_js;
-use crate::model::SessionMetadata;
+use crate::model::{Change, SessionMetadata};
+use crate::watch::Listener;
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
@@ -25,7 +26,7 @@ extern "C" {
 }
 
 /// The one place a Rust [`Error`] becomes a JS `Error` with `name = "SessionError"` and `code`.
-fn to_js_error(error: Error) -> JsValue {
+pub(crate) fn js_error(error: Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
     js.set_name("SessionError");
     // Setting a property on a fresh Error object cannot fail.
@@ -52,7 +53,7 @@ where
 
 /// The one place a result becomes a promise (one instance of the promise machinery, not one per method).
 pub(crate) fn to_promise(fut: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>) -> Promise {
-    future_to_promise(async move { fut.await.map_err(to_js_error) })
+    future_to_promise(async move { fut.await.map_err(js_error) })
 }
 
 /// What a resolved promise carries.
@@ -99,6 +100,22 @@ impl IntoJs for StoredSession {
         )?;
         Ok(session)
     }
+}
+
+/// A JS function as a store's listener: it gets the changes as `Change` objects. What it throws
+/// is reported as an uncaught error (`reportError`), and the store carries on.
+pub(crate) fn js_listener(function: js_sys::Function) -> Listener {
+    Box::new(move |changes: &[Change]| {
+        if let Err(thrown) = function.call1(&JsValue::NULL, &changes_to_js(changes)) {
+            report_error(&thrown);
+        }
+    })
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = reportError)]
+    fn report_error(error: &JsValue);
 }
 
 /// The message of a thrown JS value (its `message`, else its debug form).

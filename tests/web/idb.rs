@@ -2,7 +2,7 @@
 //! racing, atomic writes, the on-disk layout, closing.
 
 use futures::future::join_all;
-use idb_session_store::{IndexedDbSessionManager, SessionManager};
+use idb_session_store::{IndexedDbSessionManager, SessionManager, TurnOptions};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -243,9 +243,15 @@ async fn writes_built_on_a_stale_view_are_redone() {
     assert_eq!(b.resume(&s.metadata.id).await.unwrap().messages, s.messages);
 
     let id = s.metadata.id.as_str();
-    a.append(id, vec![json!("a1")], 1).await.unwrap();
-    b.append(id, vec![json!("b1")], 1).await.unwrap();
-    a.append(id, vec![json!("a2")], 1).await.unwrap();
+    a.append(id, vec![json!("a1")], TurnOptions::tokens(1))
+        .await
+        .unwrap();
+    b.append(id, vec![json!("b1")], TurnOptions::tokens(1))
+        .await
+        .unwrap();
+    a.append(id, vec![json!("a2")], TurnOptions::tokens(1))
+        .await
+        .unwrap();
     let back = b.resume(id).await.unwrap();
     assert_eq!(
         back.messages[300..],
@@ -255,7 +261,11 @@ async fn writes_built_on_a_stale_view_are_redone() {
 
     // B deletes the session A appended to last: A's append must not bring it back.
     b.delete(id).await.unwrap();
-    assert_code(a.append(id, vec![json!("a3")], 1).await, "NOT_FOUND");
+    assert_code(
+        a.append(id, vec![json!("a3")], TurnOptions::tokens(1))
+            .await,
+        "NOT_FOUND",
+    );
     assert_code(b.resume(id).await, "NOT_FOUND");
     assert!(b.list().await.unwrap().iter().all(|m| m.id != id));
 

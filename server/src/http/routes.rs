@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::auth::Owner;
 use super::error::ApiError;
-use crate::TurnOptions;
+use idb_session_store::TurnOptions;
 
 type Reply<T> = Result<Json<T>, ApiError>;
 type Body<T> = Result<Json<T>, JsonRejection>;
@@ -139,7 +139,7 @@ pub(crate) async fn append(Owner(s): Owner, id: Id, body: Body<Append>) -> Reply
         tokens: body.tokens,
         state: body.state,
     };
-    Ok(Json(s.append_turn(&id, body.messages, options).await?))
+    Ok(Json(s.append(&id, body.messages, options).await?))
 }
 
 pub(crate) async fn replace_last(

@@ -11,10 +11,12 @@ mod tokens;
 mod write_tx;
 mod writes;
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use idb_session_store::{Error, Result};
+use idb_session_store::{Error, Result, Watchers};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -84,6 +86,8 @@ pub struct SqlSessionManager {
     writer: AnyPool,
     /// Reads, which run side by side on both backends.
     reader: AnyPool,
+    /// Each owner's listeners in this process (see `OwnerSessions::watch`).
+    watchers: Arc<Mutex<HashMap<String, Arc<Watchers>>>>,
 }
 
 impl SqlSessionManager {
@@ -99,6 +103,7 @@ impl SqlSessionManager {
                     backend,
                     writer: pool.clone(),
                     reader: pool,
+                    watchers: Arc::default(),
                 }
             }
             Backend::Sqlite => {
@@ -110,6 +115,7 @@ impl SqlSessionManager {
                     backend,
                     writer,
                     reader,
+                    watchers: Arc::default(),
                 }
             }
         };
@@ -126,7 +132,14 @@ impl SqlSessionManager {
     /// [`SessionManager`](idb_session_store::SessionManager). Owners never see each other's sessions.
     pub fn owner(&self, owner: &str) -> Result<OwnerSessions> {
         check_owner(owner)?;
-        Ok(OwnerSessions::new(self.clone(), owner.to_owned()))
+        Ok(self.sessions_of(owner.to_owned()))
+    }
+
+    /// The sessions of an owner whose name is known to be valid (it was stored).
+    fn sessions_of(&self, owner: String) -> OwnerSessions {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        let watchers = watchers.entry(owner.clone()).or_default().clone();
+        OwnerSessions::new(self.clone(), owner, watchers)
     }
 
     /// Closes every connection; later calls fail with `CLOSED`.

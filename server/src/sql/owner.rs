@@ -1,10 +1,13 @@
 //! `OwnerSessions`: one owner's sessions in a SQL database, as a `SessionManager`.
 
-use idb_session_store::{BoxFuture, Result, Session, SessionManager, SessionMetadata};
+use idb_session_store::{
+    BoxFuture, Listener, Result, Session, SessionManager, SessionMetadata, TurnOptions, Watch,
+    Watchers,
+};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::SqlSessionManager;
-use crate::TurnOptions;
 
 /// The sessions of one owner, from [`SqlSessionManager::owner`]. Every call reads and writes only
 /// this owner's rows: another owner's session ids are `NOT_FOUND` here, exactly as unknown ones.
@@ -13,11 +16,17 @@ use crate::TurnOptions;
 pub struct OwnerSessions {
     pub(crate) db: SqlSessionManager,
     pub(crate) owner: String,
+    /// This owner's listeners, shared by every handle of the owner in this process.
+    pub(crate) watchers: Arc<Watchers>,
 }
 
 impl OwnerSessions {
-    pub(crate) fn new(db: SqlSessionManager, owner: String) -> Self {
-        Self { db, owner }
+    pub(crate) fn new(db: SqlSessionManager, owner: String, watchers: Arc<Watchers>) -> Self {
+        Self {
+            db,
+            owner,
+            watchers,
+        }
     }
 
     /// The owner whose sessions these are.
@@ -82,13 +91,25 @@ impl SessionManager for OwnerSessions {
         &self,
         session_id: &str,
         messages: Vec<Value>,
-        tokens: u64,
+        options: TurnOptions,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         let id = session_id.to_owned();
-        let options = TurnOptions {
-            tokens,
-            state: None,
-        };
-        Box::pin(async move { self.append_turn(&id, messages, options).await })
+        Box::pin(async move { self.write_append(&id, messages, options).await })
+    }
+
+    fn replace_last(
+        &self,
+        session_id: &str,
+        message: Value,
+        options: TurnOptions,
+    ) -> BoxFuture<'_, Result<SessionMetadata>> {
+        let id = session_id.to_owned();
+        Box::pin(async move { self.write_replace_last(&id, message, options).await })
+    }
+
+    /// Reports the writes made through this process (any handle of its [`SqlSessionManager`]) to
+    /// this owner's sessions; writes by other servers on the same database are not seen.
+    fn watch(&self, listener: Listener) -> Result<Watch> {
+        Ok(self.watchers.subscribe(listener))
     }
 }

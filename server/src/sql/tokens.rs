@@ -99,6 +99,6 @@ impl SqlSessionManager {
         let owner: String = row
             .try_get(0)
             .map_err(|e| db_error("checking the bearer token", e))?;
-        Ok(OwnerSessions::new(self.clone(), owner))
+        Ok(self.sessions_of(owner))
     }
 }

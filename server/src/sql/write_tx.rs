@@ -2,7 +2,7 @@
 //! write with `rules::Clock`, and offers the few statements every write is made of.
 
 use idb_session_store::rules::{self, Clock};
-use idb_session_store::{Error, Result, Session, SessionMetadata};
+use idb_session_store::{Change, Error, Result, Session, SessionMetadata, Watchers};
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::rows::{self, Stored, META_COLUMNS};
@@ -18,6 +18,9 @@ pub(super) struct Write<'a> {
     clock: Clock,
     /// What is being done, for error messages.
     op: String,
+    /// Who hears of this write once it committed, and what it changed (kept only if someone does).
+    watchers: &'a Watchers,
+    changes: Vec<Change>,
 }
 
 impl OwnerSessions {
@@ -49,6 +52,8 @@ impl OwnerSessions {
                 seq: seq as u64,
             },
             op,
+            watchers: &self.watchers,
+            changes: Vec::new(),
         })
     }
 }
@@ -127,7 +132,9 @@ impl Write<'_> {
             .bind(stored.message_count)
             .bind(stored.labels())
             .bind(state);
-        self.exec(query).await.map(drop)
+        self.exec(query).await?;
+        self.changed(|| Change::Saved(stored.meta.clone()));
+        Ok(())
     }
 
     /// Deletes the messages of `id` from position `from` on.
@@ -176,11 +183,21 @@ impl Write<'_> {
         .bind(rows::to_text(&session.state));
         self.exec(query).await?;
         rows::insert_messages(&mut self.tx, self.owner, id, 0, &session.messages).await?;
+        self.changed(|| Change::Saved(meta.clone()));
         Ok(meta)
+    }
+
+    /// Records `change` for the watchers, told once the write committed.
+    pub(super) fn changed(&mut self, change: impl FnOnce() -> Change) {
+        if self.watchers.any() {
+            self.changes.push(change());
+        }
     }
 
     pub(super) async fn commit(self) -> Result<()> {
         let op = self.op;
-        self.tx.commit().await.map_err(|e| db_error(&op, e))
+        self.tx.commit().await.map_err(|e| db_error(&op, e))?;
+        self.watchers.notify(&self.changes);
+        Ok(())
     }
 }

@@ -7,13 +7,13 @@ use std::collections::HashSet;
 
 use idb_session_store::portable::{self, ImportReport, OnConflict};
 use idb_session_store::rules;
-use idb_session_store::{Error, Result, Session, SessionMetadata};
+use idb_session_store::{Change, Error, Result, Session, SessionMetadata};
 use serde_json::Value;
 use sqlx::Row;
 
 use super::rows;
 use super::{db_error, OwnerSessions};
-use crate::TurnOptions;
+use idb_session_store::TurnOptions;
 
 impl OwnerSessions {
     pub(crate) async fn write_save(&self, session: &Session) -> Result<SessionMetadata> {
@@ -42,6 +42,7 @@ impl OwnerSessions {
             return Err(Error::NotFound { id: id.to_owned() });
         }
         w.delete_messages(id, 0).await?;
+        w.changed(|| Change::Deleted { id: id.to_owned() });
         w.commit().await
     }
 
@@ -91,6 +92,7 @@ impl OwnerSessions {
                 .bind(copy.meta.id.as_bytes()),
         )
         .await?;
+        w.changed(|| Change::Saved(copy.meta.clone()));
         w.commit().await?;
         Ok(copy.meta)
     }
@@ -145,7 +147,7 @@ impl OwnerSessions {
 
     /// One turn: `messages` inserted after the history, `turn_count + 1`, tokens added, the state
     /// replaced if given. Costs the same at any history length.
-    pub async fn append_turn(
+    pub(crate) async fn write_append(
         &self,
         id: &str,
         messages: Vec<Value>,
@@ -168,7 +170,7 @@ impl OwnerSessions {
 
     /// Rewrites the last message (one row), adds `tokens` and replaces the state if given;
     /// `turn_count` is unchanged. `INVALID_INPUT` if the session has no messages.
-    pub async fn replace_last(
+    pub(crate) async fn write_replace_last(
         &self,
         id: &str,
         message: Value,
@@ -179,11 +181,8 @@ impl OwnerSessions {
             .begin_write(format!("replacing the last message of session \"{id}\""))
             .await?;
         let mut stored = w.load(id).await?;
-        let Some(last) = stored.message_count.checked_sub(1).filter(|l| *l >= 0) else {
-            return Err(Error::InvalidInput {
-                message: format!("session \"{id}\" has no message to replace"),
-            });
-        };
+        rules::check_has_last_message(stored.message_count.max(0) as u64, id)?;
+        let last = stored.message_count - 1;
         rules::check_messages(std::slice::from_ref(&message), id)?;
         let state = checked_state(options.state.as_ref(), id)?;
         rules::add_tokens(&mut stored.meta, options.tokens)?;

@@ -1,11 +1,11 @@
-//! What the SQL stores promise beyond the conformance suite: `append_turn` and `replace_last`,
+//! What the SQL stores promise beyond the conformance suite: `append` and `replace_last`,
 //! values PostgreSQL's TEXT cannot hold, appends and lists that never read the history, owners
 //! apart, and writes from many tasks and many servers at once.
 
+use idb_session_store::TurnOptions;
 use idb_session_store::{Session, SessionManager};
 use serde_json::json;
 use session_server::sql::{OwnerSessions, SqlSessionManager};
-use session_server::TurnOptions;
 
 use crate::conformance::{assert_code, session};
 use crate::db::{Backend, TestDb};
@@ -23,7 +23,7 @@ async fn append_turn_and_replace_last_follow_the_turn_options(backend: Backend) 
     };
 
     let meta = s
-        .append_turn(id, vec![json!("a")], state(json!({"step": 1})))
+        .append(id, vec![json!("a")], state(json!({"step": 1})))
         .await
         .unwrap();
     assert_eq!((meta.turn_count, meta.total_tokens), (3, 11));
@@ -61,20 +61,14 @@ async fn append_turn_and_replace_last_follow_the_turn_options(backend: Backend) 
         s.replace_last(id, json!(1), over.clone()).await,
         "INVALID_INPUT",
     );
-    assert_code(
-        s.append_turn(id, vec![json!(1)], over).await,
-        "INVALID_INPUT",
-    );
+    assert_code(s.append(id, vec![json!(1)], over).await, "INVALID_INPUT");
     let deep = (0..101).fold(json!(0), |v, _| json!([v]));
     assert_code(
         s.replace_last(id, deep.clone(), TurnOptions::default())
             .await,
         "INVALID_INPUT",
     );
-    assert_code(
-        s.append_turn(id, vec![], state(deep)).await,
-        "INVALID_INPUT",
-    );
+    assert_code(s.append(id, vec![], state(deep)).await, "INVALID_INPUT");
     assert_eq!(
         s.resume(id).await.unwrap(),
         before,
@@ -136,7 +130,9 @@ async fn append_replace_last_and_list_never_read_the_history(backend: Backend) {
     s.save(&saved).await.unwrap();
     damage_first_message(&db, &s, id).await;
     // Were any of these to read message 0, they would fail on it.
-    s.append(id, vec![json!("new")], 1).await.unwrap();
+    s.append(id, vec![json!("new")], TurnOptions::tokens(1))
+        .await
+        .unwrap();
     s.replace_last(id, json!("newer"), TurnOptions::default())
         .await
         .unwrap();
@@ -153,7 +149,10 @@ async fn owners_are_apart_in_the_library_too(backend: Backend) {
     s.metadata.id = "shared".into();
     a.save(&s).await.unwrap();
     assert_code(b.resume("shared").await, "NOT_FOUND");
-    assert_code(b.append("shared", vec![], 0).await, "NOT_FOUND");
+    assert_code(
+        b.append("shared", vec![], TurnOptions::tokens(0)).await,
+        "NOT_FOUND",
+    );
     s.messages.clear();
     b.save(&s).await.unwrap();
     b.delete("shared").await.unwrap();
@@ -177,7 +176,9 @@ async fn concurrent_writers_lose_nothing_and_keep_the_clock(backend: Backend) {
         let id = target.metadata.id.clone();
         tasks.spawn(async move {
             for i in 0..25u64 {
-                s.append(&id, vec![json!([task, i])], 1).await.unwrap();
+                s.append(&id, vec![json!([task, i])], TurnOptions::tokens(1))
+                    .await
+                    .unwrap();
                 if i % 5 == 0 {
                     s.save(&session(&format!("t{task}-{i}"), 1)).await.unwrap();
                 }

@@ -1,0 +1,157 @@
+//! The writes of a read-write [`SessionTx`], and its one ending: [`SessionTx::commit`], which
+//! waits for the commit and only then remembers the tails and reports the changes, so a write
+//! that fails leaves nothing remembered and reports nothing.
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
+
+use super::{clock_from, SessionTx};
+use crate::error::Result;
+use crate::idb::chunks::{self, Chunk, LastChunk};
+use crate::idb::record::SessionRecord;
+use crate::idb::requests::{self, dom_error};
+use crate::idb::schema::{CHUNKS, SESSIONS, STATES, UPDATED_AT};
+use crate::idb::Inner;
+use crate::model::{Change, SessionMetadata};
+use crate::rules::{self, Clock};
+
+/// A read-write transaction: the write clock (read as it began), and what it wrote so far.
+pub(crate) struct Writing {
+    clock: Clock,
+    /// The highest key of the `updated_at` index, until the first stamp awaits it.
+    clock_read: Option<JsFuture>,
+    /// Each session written, with what to remember of it after the commit.
+    written: Vec<(String, f64, LastChunk)>,
+    /// What the commit changed, for the watchers.
+    changes: Vec<Change>,
+}
+
+impl<'a> SessionTx<'a, Writing> {
+    /// A read-write transaction over `stores`; its first read is the write clock.
+    pub fn write(inner: &'a Inner, stores: &[&str], doing: String) -> Result<Self> {
+        SessionTx::open(inner, stores, IdbTransactionMode::Readwrite, doing, |tx| {
+            let index = tx.object_store(SESSIONS)?.index(UPDATED_AT)?;
+            Ok(Writing {
+                clock: Clock::default(),
+                clock_read: Some(JsFuture::from(requests::highest_key(&index))),
+                written: Vec::new(),
+                changes: Vec::new(),
+            })
+        })
+    }
+
+    /// Queues writing `chunk` of session `id`.
+    pub fn put_chunk(&self, id: &str, chunk: &Chunk) -> Result<()> {
+        self.queue(CHUNKS, |s| {
+            s.put_with_key(&chunk.text, &chunks::key(id, chunk.start))
+        })
+    }
+
+    /// Queues writing `chunks` of session `id`; returns the last of them.
+    pub fn put_chunks(&self, id: &str, chunks: Vec<Chunk>) -> Result<Option<Chunk>> {
+        for chunk in &chunks {
+            self.put_chunk(id, chunk)?;
+        }
+        Ok(chunks.into_iter().last())
+    }
+
+    /// Queues deleting the chunks of session `id` that start at message `from` or later.
+    pub fn delete_chunks(&self, id: &str, from: u64) -> Result<()> {
+        let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
+        self.queue(CHUNKS, |s| s.delete(&range))
+    }
+
+    /// Queues writing the state text of session `id`.
+    pub fn put_state(&self, id: &str, state: &JsValue) -> Result<()> {
+        self.queue(STATES, |s| s.put_with_key(state, &JsValue::from_str(id)))
+    }
+
+    /// Queues deleting session `id`: its record, chunks and state.
+    pub fn delete_session(&mut self, id: &str) -> Result<()> {
+        let key = JsValue::from_str(id);
+        self.queue(SESSIONS, |s| s.delete(&key))?;
+        self.delete_chunks(id, 0)?;
+        self.queue(STATES, |s| s.delete(&key))?;
+        self.mode
+            .written
+            .push((id.to_owned(), 0.0, LastChunk::Unknown));
+        self.mode
+            .changes
+            .push(Change::Deleted { id: id.to_owned() });
+        Ok(())
+    }
+
+    /// Queues the record of a session: stamps `meta` from the write clock (`updated_at` now,
+    /// and `created_at` now if it is 0) and says it holds `message_count` messages; `last` is
+    /// what this connection remembers of its chunks once the transaction commits.
+    pub async fn put_record(
+        &mut self,
+        mut meta: SessionMetadata,
+        message_count: u64,
+        last: LastChunk,
+    ) -> Result<SessionRecord> {
+        if let Some(read) = self.mode.clock_read.take() {
+            self.mode.clock = clock_from(read.await.map_err(|e| self.fail(&e))?);
+        }
+        let stamp = self.mode.clock.tick(rules::now_ms());
+        meta.updated_at = stamp.ms;
+        if meta.created_at == 0 {
+            meta.created_at = stamp.ms;
+        }
+        let record = SessionRecord::new(meta, stamp.seq, message_count);
+        self.queue(SESSIONS, |s| s.put(&record.to_js()))?;
+        let id = record.metadata.id.clone();
+        self.mode.written.push((id, record.rev, last));
+        self.mode
+            .changes
+            .push(Change::Saved(record.metadata.clone()));
+        Ok(record)
+    }
+
+    /// The ending of a write that keeps one session: [`put_record`](Self::put_record), then
+    /// [`commit`](Self::commit). Resolves with the record as stored.
+    pub async fn finish(
+        mut self,
+        meta: SessionMetadata,
+        message_count: u64,
+        last: LastChunk,
+    ) -> Result<SessionRecord> {
+        let record = self.put_record(meta, message_count, last).await?;
+        self.commit().await?;
+        Ok(record)
+    }
+
+    /// The one ending of every write: waits until every queued request is durable (or returns
+    /// the error that aborted them all), then remembers the written sessions' last chunks and
+    /// reports the changes to this connection's watchers and, through the channel, to every
+    /// other connection to the database.
+    pub async fn commit(self) -> Result<()> {
+        let Writing {
+            written, changes, ..
+        } = self.mode;
+        let tails = &self.inner.tails;
+        // Forgotten before the commit: if it fails, nothing stale is left behind.
+        for (id, _, _) in &written {
+            tails.forget(id);
+        }
+        self.done.await.map_err(|e| dom_error(&self.doing, &e))?;
+        for (id, rev, last) in written {
+            tails.remember(id, rev, last);
+        }
+        self.inner.changes.publish(&changes);
+        Ok(())
+    }
+
+    fn queue(
+        &self,
+        store: &str,
+        write: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
+    ) -> Result<()> {
+        self.tx
+            .object_store(store)
+            .and_then(|s| write(&s))
+            .map(drop)
+            .map_err(|e| self.fail(&e))
+    }
+}
