@@ -5,6 +5,7 @@
 //! texts, so a session's messages are encoded and parsed in JS and never cross into wasm.
 
 mod args;
+mod portable;
 mod results;
 
 use std::rc::Rc;
@@ -13,8 +14,8 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use self::args::{
-    count_arg, messages_arg, optional_string_arg, page_arg, session_arg, string_arg, tags_arg,
-    turn_options_arg, value_arg,
+    count_arg, export_options_arg, import_options_arg, messages_arg, optional_string_arg, page_arg,
+    session_arg, string_arg, strings_arg, turn_options_arg, value_arg,
 };
 use self::results::{describe_error, promise, to_promise};
 use crate::error::Error;
@@ -64,13 +65,35 @@ export interface TurnOptions {
 export type AppendOptions = TurnOptions;
 
 /**
- * One committed change, as `watch()` reports it: a session saved by any write but a delete
- * (with its metadata as stored), or deleted.
+ * One committed change, as `watch()` reports it: a session saved by a write other than a
+ * delete (with its metadata as stored), or deleted.
  */
 export interface Change {
   kind: "saved" | "deleted";
   id: string;
   metadata?: SessionMetadata;
+}
+
+/** Which sessions `export()` writes: those of `ids` (in list order), or all of them. */
+export interface ExportOptions {
+  ids?: string[];
+}
+
+/**
+ * What `import()` does with a session whose id is already stored: refuse the whole import before
+ * writing anything (`"fail"`, the default), keep the stored one (`"skip"`), save the imported one
+ * over it (`"replace"`), or keep both, the imported one under a new id (`"fork"`).
+ */
+export interface ImportOptions {
+  onConflict?: "skip" | "replace" | "fork" | "fail";
+}
+
+/** What `import()` did with the file's sessions; the four counts add up to their number. */
+export interface ImportReport {
+  imported: number;
+  skipped: number;
+  forked: number;
+  replaced: number;
 }
 
 /** This origin's storage use, in bytes, as the browser estimates it. */
@@ -261,7 +284,7 @@ impl SessionStore {
         #[wasm_bindgen(unchecked_param_type = "string[]")] tags: JsValue,
     ) -> Promise {
         let id = string_arg(&id, "id");
-        let tags = tags_arg(&tags);
+        let tags = strings_arg(&tags, "tags");
         promise(&self.inner, |m| async move { m.tag(&id?, tags?).await })
     }
 
@@ -275,6 +298,37 @@ impl SessionStore {
         let id = string_arg(&id, "id");
         let name = string_arg(&new_name, "newName");
         promise(&self.inner, |m| async move { m.rename(&id?, name?).await })
+    }
+
+    /// The sessions `ids` (all if absent) as a file a person can keep: JSON Lines, a header and
+    /// then one session per line in the Rust crate's serde form, oldest first. Built one batch
+    /// of sessions at a time, so a large export is never whole in memory.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
+    pub fn export(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ExportOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let ids = export_options_arg(options);
+        promise(&self.inner, |m| async move {
+            Ok(JsValue::from(portable::export(&m, ids?).await?))
+        })
+    }
+
+    /// Imports an export (a `Blob` or a string). Every line is checked first: a malformed one
+    /// rejects with `INVALID_INPUT` naming its line, and sessions already stored follow
+    /// `onConflict` (by default the import rejects with `CONFLICT`); either way nothing is written
+    /// then. The sessions are then written in batches, each atomic.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ImportReport>")]
+    pub fn import(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Blob | string")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let on_conflict = import_options_arg(options);
+        promise(&self.inner, |m| async move {
+            let report = portable::import(&m, &data, on_conflict?).await?;
+            Ok(portable::report_to_js(report))
+        })
     }
 
     /// Asks the browser to keep this origin's data under storage pressure (`navigator.storage.persist()`);

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Metadata attached to a stored session: everything [`list`](crate::SessionManager::list) returns.
+/// Its serde form refuses unknown fields, so nothing a file or a request holds is dropped unseen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionMetadata {
     /// Unique session identifier (a UUID for sessions the store creates).
     pub id: String,
@@ -24,8 +26,10 @@ pub struct SessionMetadata {
     pub total_tokens: u64,
 }
 
-/// A full session snapshot: metadata, conversation history and agent state.
+/// A full session snapshot: metadata, conversation history and agent state. Its serde form
+/// refuses unknown fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Session {
     /// Session metadata.
     pub metadata: SessionMetadata,

@@ -7,7 +7,7 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use crate::js_value::{get, metadata_from_js, metadata_to_js, set};
+use crate::js_value::{get, metadata_from_js, metadata_to_js, set, Shape};
 use crate::model::Change;
 use crate::watch::Watchers;
 
@@ -78,7 +78,7 @@ pub(crate) fn to_js(changes: &[Change]) -> Array {
             match change {
                 Change::Saved(meta) => {
                     set(&out, "kind", &JsValue::from_str("saved"));
-                    set(&out, "metadata", &metadata_to_js(meta));
+                    set(&out, "metadata", &metadata_to_js(meta, Shape::Js));
                 }
                 Change::Deleted { .. } => set(&out, "kind", &JsValue::from_str("deleted")),
             }
@@ -97,7 +97,7 @@ fn from_js(value: &JsValue) -> Vec<Change> {
         .filter_map(|change| {
             let kind = get(&change, "kind").as_string()?;
             match kind.as_str() {
-                "saved" => metadata_from_js(&get(&change, "metadata"), "metadata")
+                "saved" => metadata_from_js(&get(&change, "metadata"), "metadata", Shape::Js)
                     .ok()
                     .map(Change::Saved),
                 "deleted" => Some(Change::Deleted {

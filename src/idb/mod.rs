@@ -35,7 +35,7 @@ pub(crate) use self::schema::WRITE_CHUNK;
 use self::stored::message_texts;
 pub(crate) use self::stored::{check_count, EncodedOptions, EncodedSession, StoredSession};
 use crate::error::{Error, Result};
-use crate::js_value::metadata_from_js;
+use crate::js_value::{metadata_from_js, Shape};
 use crate::manager::{BoxFuture, SessionManager};
 use crate::model::{Session, SessionMetadata, TurnOptions};
 use crate::rules;
@@ -267,7 +267,7 @@ impl IndexedDbSessionManager {
             listed
                 .iter()
                 .map(|meta| {
-                    metadata_from_js(&meta, "metadata").map_err(|why| {
+                    metadata_from_js(&meta, "metadata", Shape::Js).map_err(|why| {
                         Error::storage(format!("a listed session's record is damaged: {why}"))
                     })
                 })

@@ -39,15 +39,63 @@ impl IndexedDbSessionManager {
     /// Creates or replaces a session; resolves with its metadata as stored.
     pub(crate) async fn save_stored(&self, session: EncodedSession) -> Result<SessionMetadata> {
         rules::check_metadata(&session.metadata)?;
-        let id = session.metadata.id.as_str();
-        let tx = SessionTx::write(&self.inner, ALL, format!("saving session \"{id}\""))?;
-        // The old chunks go first, whatever their layout; the new ones are written over them.
-        tx.delete_chunks(id, 0)?;
-        let last = tx.put_chunks(id, chunks::saved(&session.chunks))?;
-        tx.put_state(id, &session.state)?;
-        let last = LastChunk::Known(last);
-        let record = tx.finish(session.metadata, session.message_count, last);
-        Ok(record.await?.metadata)
+        let doing = format!("saving session \"{}\"", session.metadata.id);
+        let mut tx = SessionTx::write(&self.inner, ALL, doing)?;
+        let record = tx.put_session(session).await?;
+        tx.commit().await?;
+        Ok(record.metadata)
+    }
+
+    /// Creates or replaces every session of `sessions` in one transaction (an import's batch):
+    /// all of them are written, or none.
+    pub(crate) async fn save_many_stored(&self, sessions: Vec<EncodedSession>) -> Result<()> {
+        for session in &sessions {
+            rules::check_metadata(&session.metadata)?;
+        }
+        let doing = format!("importing {} sessions", sessions.len());
+        let mut tx = SessionTx::write(&self.inner, ALL, doing)?;
+        for session in sessions {
+            tx.put_session(session).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Whether each of `ids` is stored, read in one transaction.
+    pub(crate) async fn existing(&self, ids: &[String]) -> Result<Vec<bool>> {
+        let tx = SessionTx::read(&self.inner, &[SESSIONS], "looking sessions up".into())?;
+        let reads = ids
+            .iter()
+            .map(|id| tx.exists(id))
+            .collect::<Result<Vec<_>>>()?;
+        let mut stored = Vec::with_capacity(ids.len());
+        for exists in reads {
+            stored.push(exists.await?);
+        }
+        Ok(stored)
+    }
+
+    /// Sessions `ids` as stored, read in one transaction; those no longer stored are left out.
+    pub(crate) async fn resume_many_stored(&self, ids: &[String]) -> Result<Vec<StoredSession>> {
+        let tx = SessionTx::read(&self.inner, ALL, "exporting sessions".into())?;
+        let reads = ids
+            .iter()
+            .map(|id| Ok((tx.record(id)?, tx.chunk_texts(id)?, tx.state(id)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut sessions = Vec::with_capacity(ids.len());
+        for (record, chunks, state) in reads {
+            let (chunks, state) = (chunks.await?, state.await?);
+            let record = match record.await {
+                Err(Error::NotFound { .. }) => continue,
+                record => record?,
+            };
+            sessions.push(StoredSession {
+                metadata: record.metadata,
+                message_count: record.message_count,
+                chunks,
+                state,
+            });
+        }
+        Ok(sessions)
     }
 
     /// Keeps the first `turn_index` messages of session `id`; resolves with it as stored. Only

@@ -4,7 +4,7 @@ use js_sys::Object;
 use wasm_bindgen::JsValue;
 
 use crate::error::{Error, Result};
-use crate::js_value::{describe, get, metadata_from_js, metadata_to_js, set, whole};
+use crate::js_value::{describe, get, metadata_from_js, metadata_to_js, set, whole, Shape};
 use crate::model::SessionMetadata;
 use crate::rules::MAX_SAFE_INTEGER;
 
@@ -32,7 +32,11 @@ impl SessionRecord {
 
     pub fn to_js(&self) -> JsValue {
         let record = Object::new();
-        set(&record, "metadata", &metadata_to_js(&self.metadata));
+        set(
+            &record,
+            "metadata",
+            &metadata_to_js(&self.metadata, Shape::Js),
+        );
         set(&record, "seq", &JsValue::from_f64(self.seq as f64));
         set(&record, "rev", &JsValue::from_f64(self.rev));
         set(
@@ -58,7 +62,8 @@ impl SessionRecord {
             .as_f64()
             .ok_or_else(|| damaged("rev is missing".into()))?;
         Ok(SessionRecord {
-            metadata: metadata_from_js(&get(value, "metadata"), "metadata").map_err(damaged)?,
+            metadata: metadata_from_js(&get(value, "metadata"), "metadata", Shape::Js)
+                .map_err(damaged)?,
             seq: number("seq")?,
             rev,
             message_count: number("messageCount")?,

@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 use crate::idb::{EncodedOptions, EncodedSession, WRITE_CHUNK};
-use crate::js_value::{describe, is_well_formed_string, metadata_from_js, whole};
+use crate::js_value::{describe, is_well_formed_string, metadata_from_js, whole, Shape};
+use crate::portable::OnConflict;
 use crate::rules::{MAX_DEPTH, MAX_SAFE_INTEGER};
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
@@ -30,7 +31,7 @@ extern "C" {
 
 /// What a `convert.js` helper threw: its refusal of the input as `INVALID_INPUT`; anything
 /// else is a bug in the helper, and says so.
-fn refused(helper: &str, thrown: JsValue) -> Error {
+pub(crate) fn refused(helper: &str, thrown: JsValue) -> Error {
     let field = |name: &str| {
         Reflect::get(&thrown, &JsValue::from_str(name))
             .ok()
@@ -53,8 +54,8 @@ pub(crate) fn session_arg(value: &JsValue) -> Result<EncodedSession, Error> {
     let encoded = encode_session(value, WRITE_CHUNK as u32, MAX_DEPTH as u32)
         .map_err(|e| refused("encodeSession", e))?;
     let field = |name: &str| Reflect::get(&encoded, &JsValue::from_str(name)).unwrap_or_default();
-    let metadata =
-        metadata_from_js(&field("metadata"), "session.metadata").map_err(Error::invalid)?;
+    let metadata = metadata_from_js(&field("metadata"), "session.metadata", Shape::Js)
+        .map_err(Error::invalid)?;
     Ok(EncodedSession {
         metadata,
         chunks: field("chunks").unchecked_into(),
@@ -88,16 +89,45 @@ pub(crate) fn optional_string_arg(
     }
 }
 
-/// An array of strings.
-pub(crate) fn tags_arg(value: &JsValue) -> Result<Vec<String>, Error> {
-    let tags = copy_array(value, "tags").map_err(|e| refused("copyArray", e))?;
-    if tags.is_null() {
-        return Err(Error::invalid("tags must be an array of strings"));
+/// An array of strings named `what` (tags, ids).
+pub(crate) fn strings_arg(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
+    let strings = copy_array(value, what).map_err(|e| refused("copyArray", e))?;
+    if strings.is_null() {
+        return Err(Error::invalid(format!(
+            "{what} must be an array of strings"
+        )));
     }
-    let tags: Array = tags.unchecked_into();
-    (0..tags.length())
-        .map(|i| string_arg(&tags.get(i), &format!("tags[{i}]")))
+    let strings: Array = strings.unchecked_into();
+    (0..strings.length())
+        .map(|i| string_arg(&strings.get(i), &format!("{what}[{i}]")))
         .collect()
+}
+
+/// `{ ids }` of `export()`: the ids to export, or `None` for all.
+pub(crate) fn export_options_arg(options: Option<JsValue>) -> Result<Option<Vec<String>>, Error> {
+    let [ids] = options_arg(options, "export options", ["ids"])?;
+    match ids.is_undefined() {
+        true => Ok(None),
+        false => strings_arg(&ids, "ids").map(Some),
+    }
+}
+
+/// `{ onConflict }` of `import()`: `"fail"` when absent.
+pub(crate) fn import_options_arg(options: Option<JsValue>) -> Result<OnConflict, Error> {
+    let [on_conflict] = options_arg(options, "import options", ["onConflict"])?;
+    if on_conflict.is_undefined() {
+        return Ok(OnConflict::default());
+    }
+    match on_conflict.as_string().as_deref() {
+        Some("skip") => Ok(OnConflict::Skip),
+        Some("replace") => Ok(OnConflict::Replace),
+        Some("fork") => Ok(OnConflict::Fork),
+        Some("fail") => Ok(OnConflict::Fail),
+        _ => Err(Error::invalid(format!(
+            "onConflict must be \"skip\", \"replace\", \"fork\" or \"fail\", got {}",
+            describe(&on_conflict)
+        ))),
+    }
 }
 
 /// A whole number from 0 to `max`, refusing everything else (fractions, NaN, strings, ...).

@@ -267,3 +267,92 @@ export function readOptions(value, what, fields) {
     return fields.map((field) => value[field]);
   });
 }
+
+// --- the export format (JSON Lines), read and written a slice at a time --------------------------
+
+/** How much text a `lineReader` batch holds at most (the line that crosses it, whole). */
+const BATCH_CHARS = 1 << 20;
+
+/**
+ * A reader of the lines of `source`, a Blob (read as UTF-8) or a string: `next()` resolves with
+ * the next lines (about a megabyte of them) or null at the end, after which `endsWithNewline`
+ * says whether the text ended with "\n". Only one batch is in memory at a time.
+ */
+export function lineReader(source) {
+  let piece;
+  if (typeof source === "string") {
+    let at = 0;
+    piece = async () => (at >= source.length ? null : source.slice(at, (at += BATCH_CHARS)));
+  } else if (typeof Blob !== "undefined" && source instanceof Blob) {
+    const reader = source.stream().pipeThrough(new TextDecoderStream("utf-8", { fatal: true })).getReader();
+    piece = async () => {
+      try {
+        const { value, done } = await reader.read();
+        return done ? null : value;
+      } catch (e) {
+        throw invalid(`the file cannot be read as UTF-8 text: ${said(e)}`);
+      }
+    };
+  } else {
+    throw invalid("data must be a Blob or a string");
+  }
+  let carry = "";
+  let sawText = false;
+  let finished = false;
+  const lines = {
+    endsWithNewline: false,
+    async next() {
+      const out = [];
+      let size = 0;
+      while (!finished && size < BATCH_CHARS) {
+        const text = await piece();
+        if (text === null) {
+          finished = true;
+          if (carry !== "") out.push(carry);
+          else lines.endsWithNewline = sawText;
+          break;
+        }
+        sawText ||= text.length > 0;
+        if (!text.includes("\n")) {
+          carry += text; // a long line grows as a rope, without copying what came before
+          continue;
+        }
+        const parts = text.split("\n");
+        parts[0] = carry + parts[0];
+        carry = parts.pop();
+        for (const line of parts) out.push(line);
+        size += text.length;
+      }
+      return out.length === 0 && finished ? null : out;
+    },
+  };
+  return lines;
+}
+
+/**
+ * A session line of an export, parsed and encoded for storage as `encodeSession` encodes a
+ * session object (its metadata as written, snake_case, for the store to check).
+ */
+export function encodeLine(text, chunkLen, maxDepth) {
+  let session;
+  try {
+    session = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`not a session: ${said(e)}`);
+  }
+  return encodeSession(session, chunkLen, maxDepth);
+}
+
+/**
+ * One session's line of an export, with its newline, from its stored parts: the metadata object
+ * (snake_case), the chunk texts (JSON arrays) and the state text. Nothing is parsed.
+ */
+export function sessionLine(metadata, chunks, state) {
+  const bodies = chunks.map((chunk) => chunk.slice(1, -1)).filter((body) => body.length > 0);
+  return `{"metadata":${JSON.stringify(metadata)},"messages":[${bodies.join(",")}],"state":${state}}\n`;
+}
+
+/** `parts` (strings) after `blob` (if any), as one Blob of JSON Lines. */
+export function blobOf(blob, parts) {
+  return new Blob(blob ? [blob, ...parts] : parts, { type: "application/jsonl" });
+}

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
 use crate::idb::{changes_to_js, check_count, damaged, IndexedDbSessionManager, StoredSession};
-use crate::js_value::metadata_to_js;
+use crate::js_value::{metadata_to_js, Shape};
 use crate::model::{Change, SessionMetadata};
 use crate::watch::Listener;
 
@@ -69,7 +69,7 @@ impl IntoJs for () {
 
 impl IntoJs for SessionMetadata {
     fn into_js(self) -> Result<JsValue, Error> {
-        Ok(metadata_to_js(&self))
+        Ok(metadata_to_js(&self, Shape::Js))
     }
 }
 
@@ -90,8 +90,12 @@ impl IntoJs for Array {
 impl IntoJs for StoredSession {
     fn into_js(self) -> Result<JsValue, Error> {
         let id = &self.metadata.id;
-        let session = assemble_session(&metadata_to_js(&self.metadata), &self.chunks, &self.state)
-            .map_err(|e| damaged(id, describe_error(&e)))?;
+        let session = assemble_session(
+            &metadata_to_js(&self.metadata, Shape::Js),
+            &self.chunks,
+            &self.state,
+        )
+        .map_err(|e| damaged(id, describe_error(&e)))?;
         let messages = Reflect::get(&session, &JsValue::from_str("messages")).unwrap_or_default();
         check_count(
             id,

@@ -321,13 +321,17 @@ test("the TypeScript types are exact and compile under --strict", async () => {
     "fork(id: string, newName?: string | null): Promise<SessionMetadata>",
     "rewind(id: string, turnIndex: number): Promise<Session>", "tag(id: string, tags: string[]): Promise<void>",
     "rename(id: string, newName: string): Promise<void>", "close(): void",
-    "static open(dbName?: string | null): Promise<SessionStore>"]) {
+    "static open(dbName?: string | null): Promise<SessionStore>",
+    "replaceLast(id: string, message: unknown, options?: TurnOptions): Promise<SessionMetadata>",
+    "watch(listener: (changes: Change[]) => void): () => void",
+    "export(options?: ExportOptions): Promise<Blob>",
+    "import(data: Blob | string, options?: ImportOptions): Promise<ImportReport>"]) {
     assert.ok(api.includes(method), `missing from the .d.ts: ${method}`);
   }
   const dir = await mkdtemp(join(tmpdir(), "idb-session-store-ts-"));
   const file = join(dir, "check.ts");
   await writeFile(file, `
-import init, { SessionStore, type Session, type SessionMetadata, type SessionError } from ${JSON.stringify(join(ROOT, "pkg/idb_session_store.js"))};
+import init, { SessionStore, type Session, type SessionMetadata, type SessionError, type Change, type ImportReport } from ${JSON.stringify(join(ROOT, "pkg/idb_session_store.js"))};
 async function main(): Promise<void> {
   await init();
   const store: SessionStore = await SessionStore.open("app");
@@ -343,6 +347,17 @@ async function main(): Promise<void> {
   try { await store.rename(fork.id, "y"); } catch (e) { const err = e as SessionError; const code: "NOT_FOUND" | string = err.code; void code; }
   // @ts-expect-error: ids are strings
   await store.resume(1);
+  const stop: () => void = store.watch((changes: Change[]) => {
+    for (const c of changes) if (c.kind === "saved") { const m: SessionMetadata | undefined = c.metadata; void m; }
+  });
+  await store.append(meta.id, [{ role: "user" }], { tokens: 1, state: { cwd: "/" } });
+  await store.replaceLast(meta.id, { role: "assistant" }, { tokens: 2 });
+  const file: Blob = await store.export({ ids: [meta.id] });
+  const report: ImportReport = await store.import(file, { onConflict: "fork" });
+  // @ts-expect-error: onConflict is one of four words
+  await store.import(file, { onConflict: "merge" });
+  void report;
+  stop();
   store.close();
 }
 void main;

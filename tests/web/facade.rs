@@ -193,3 +193,66 @@ async fn a_bug_in_a_js_helper_is_internal_and_bad_input_is_invalid() {
     assert_eq!(back.messages, s.messages);
     both.close().await;
 }
+
+#[wasm_bindgen_test]
+async fn export_files_cross_between_the_rust_api_and_the_js_api() {
+    use idb_session_store::portable::{self, OnConflict};
+    use idb_session_store::InMemorySessionManager;
+
+    // Written by the Rust API, read by the JS API...
+    let native = InMemorySessionManager::new();
+    let mut sessions = vec![session("native", 1_100), session("empty", 0)];
+    sessions[1].state = json!({"exact": [0.1, 1e300, "é𝄞\u{0}"]});
+    for s in &sessions {
+        native.save(s).await.unwrap();
+    }
+    let mut text = String::new();
+    portable::export(&native, None, |line| {
+        text.push_str(line);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let both = Both::open("portable-cross").await;
+    both.js("import", &[text.clone().into()]).await.unwrap();
+    for s in &sessions {
+        let back = both.rust.resume(&s.metadata.id).await.unwrap();
+        assert_eq!((&back.messages, &back.state), (&s.messages, &s.state));
+    }
+    // ... and written by the JS API, read by the Rust API (serde), line for line the same.
+    let blob = both.js("export", &[]).await.unwrap();
+    let read: Function = Reflect::get(&blob, &"text".into()).unwrap().into();
+    let promise: Promise = read.call0(&blob).unwrap().into();
+    let from_js = JsFuture::from(promise).await.unwrap().as_string().unwrap();
+    let parsed = portable::parse(&from_js).expect("the JS export parses natively");
+    let reimported = InMemorySessionManager::new();
+    portable::import(&reimported, &from_js, OnConflict::Fail)
+        .await
+        .unwrap();
+    for s in &sessions {
+        let back = parsed
+            .iter()
+            .find(|p| p.metadata.id == s.metadata.id)
+            .unwrap();
+        assert_eq!((&back.messages, &back.state), (&s.messages, &s.state));
+        let stored = both.rust.resume(&s.metadata.id).await.unwrap();
+        assert_eq!(back.metadata, stored.metadata);
+    }
+    // Byte for byte, but for the time each session was written.
+    let unstamped = |text: &str| {
+        let key = "\"updated_at\":";
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(key) {
+            out.push_str(&rest[..at + key.len()]);
+            rest = rest[at + key.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out + rest
+    };
+    assert_eq!(
+        unstamped(&from_js),
+        unstamped(&text),
+        "the JS export is the Rust export"
+    );
+    both.close().await;
+}

@@ -12,6 +12,7 @@ use crate::idb::chunks::{self, Chunk, LastChunk};
 use crate::idb::record::SessionRecord;
 use crate::idb::requests::{self, dom_error};
 use crate::idb::schema::{CHUNKS, SESSIONS, STATES, UPDATED_AT};
+use crate::idb::stored::EncodedSession;
 use crate::idb::Inner;
 use crate::model::{Change, SessionMetadata};
 use crate::rules::{self, Clock};
@@ -107,6 +108,18 @@ impl<'a> SessionTx<'a, Writing> {
             .changes
             .push(Change::Saved(record.metadata.clone()));
         Ok(record)
+    }
+
+    /// Queues writing a whole session, replacing any stored under its id, and its record.
+    pub async fn put_session(&mut self, session: EncodedSession) -> Result<SessionRecord> {
+        let id = session.metadata.id.clone();
+        // The old chunks go first, whatever their layout; the new ones are written over them.
+        self.delete_chunks(&id, 0)?;
+        let last = self.put_chunks(&id, chunks::saved(&session.chunks))?;
+        self.put_state(&id, &session.state)?;
+        let last = LastChunk::Known(last);
+        self.put_record(session.metadata, session.message_count, last)
+            .await
     }
 
     /// The ending of a write that keeps one session: [`put_record`](Self::put_record), then
