@@ -2,6 +2,7 @@
 // field, `transaction('rw', ...)` for writes that span tables. Dexie has no append: an agent
 // re-puts the whole session each turn.
 import Dexie from "/node_modules/dexie/dist/dexie.mjs";
+import { reputting } from "./reput.js";
 
 const now = () => Date.now();
 
@@ -27,12 +28,7 @@ export async function open(name) {
         const [m, body] = await Promise.all([db.sessions.get(id), db.bodies.get(id)]);
         return { metadata: m, messages: body.messages, state: body.state };
       }),
-    append: (s, messages, tokens) => {
-      s.messages.push(...messages);
-      s.metadata.turnCount += 1;
-      s.metadata.totalTokens += tokens;
-      return save(s);
-    },
+    ...reputting(save),
     list: () => db.sessions.orderBy("updatedAt").reverse().toArray(),
     page: (limit) => db.sessions.orderBy("updatedAt").reverse().limit(limit).toArray(),
     fork: (id) =>

@@ -9,10 +9,16 @@ export function adapter(url) {
     });
     const { SessionStore } = await loaded;
     const store = await SessionStore.open(name);
+    // An earlier build (the "before" column) may lack the newer operations: those rows skip it.
+    const has = (method) => typeof store[method] === "function";
     return {
       save: (s) => store.save(s),
       resume: (id) => store.resume(id),
-      append: (s, messages, tokens) => store.append(s.metadata.id, messages, { tokens }),
+      append: (s, messages, tokens, state) =>
+        store.append(s.metadata.id, messages, state === undefined ? { tokens } : { tokens, state }),
+      replaceLast: has("replaceLast") ? (s, message, tokens) => store.replaceLast(s.metadata.id, message, { tokens }) : null,
+      export: has("export") ? () => store.export() : null,
+      import: has("import") ? (file) => store.import(file) : null,
       list: () => store.list(),
       page: (limit) => store.list({ limit }),
       fork: (id) => store.fork(id),

@@ -1,4 +1,5 @@
 // Hand-written IndexedDB with the same two stores as the Dexie version: the floor.
+import { reputting } from "./reput.js";
 
 const now = () => Date.now();
 
@@ -43,12 +44,7 @@ export async function open(name) {
       const [m, body] = await read(db.transaction(["sessions", "bodies"]), id);
       return { metadata: m, messages: body.messages, state: body.state };
     },
-    append: (s, messages, tokens) => {
-      s.messages.push(...messages);
-      s.metadata.turnCount += 1;
-      s.metadata.totalTokens += tokens;
-      return save(s);
-    },
+    ...reputting(save),
     list: async () => (await done(db.transaction("sessions").objectStore("sessions").index("updatedAt").getAll())).reverse(),
     page: (limit) =>
       new Promise((resolve, reject) => {

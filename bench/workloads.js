@@ -121,6 +121,34 @@ export const WORKLOADS = {
     });
   },
 
+  /**
+   * 7. Turns on a history of 10 and of `sizes.long` messages: 20 appends that carry a new state,
+   * then 20 growths of a streamed reply (replaceLast), ms per call. Stores without either re-put
+   * the session. Null for a store without replaceLast (an earlier build).
+   */
+  async turns(store, sizes) {
+    const rand = rng(7);
+    const out = {};
+    for (const history of [10, sizes.long]) {
+      const done = await withStore(store, async (s) => {
+        if (!s.replaceLast) return false;
+        const session = makeSession(rand, `h${history}`, history);
+        await s.save(session);
+        const n = 20;
+        out[`append${history}`] = await perOp(n, (i) =>
+          s.append(session, [message(rand, 2 * i), message(rand, 2 * i + 1)], 120, { cwd: "/srv", step: i }));
+        let reply = "";
+        out[`replace${history}`] = await perOp(n, () => {
+          reply += "four";
+          return s.replaceLast(session, { role: "assistant", content: reply }, 1);
+        });
+        return true;
+      });
+      if (!done) return null;
+    }
+    return out;
+  },
+
   /** 5. Fork a 1,000-message session, and rewind 1,000-message sessions to turn 10: ms per op. */
   async forkRewind(store, sizes) {
     const rand = rng(5);
@@ -164,4 +192,48 @@ export async function listing(store, count) {
   return { listAll, page };
 }
 
-window.bench = { WORKLOADS, listing, ready: true };
+/**
+ * 8. Export and import: a database of `count` sessions of 50 messages, filled once; then an
+ * export of all of it, and an import of that file into an empty database. Each is timed, and
+ * its peak JS heap above where it started is sampled every 5 ms (`--enable-precise-memory-info`).
+ * Null for a store without export.
+ */
+const exported = new Map();
+export async function portable(store, count) {
+  const key = `${store}:${count}`;
+  if (!exported.has(key)) {
+    const s = await STORES[store.replace(/#.*/, "")](freshName(`${store}-export${count}`));
+    if (!s.export) return null;
+    const rand = rng(8);
+    const template = makeSession(rand, "t", 50);
+    for (let i = 0; i < count; i++) {
+      template.metadata.id = `e${i}`;
+      await s.save(template);
+    }
+    exported.set(key, s);
+  }
+  const s = exported.get(key);
+  const exporting = await peakHeap(() => s.export());
+  const file = exporting.result;
+  const importing = await withStore(store, (t) => peakHeap(() => t.import(file)));
+  if (importing.result.imported !== count) throw new Error(`${store} imported ${JSON.stringify(importing.result)}`);
+  return { exportMs: exporting.ms, exportPeak: exporting.peak, importMs: importing.ms, importPeak: importing.peak,
+    bytes: file.size };
+}
+
+/** Runs `op`, timing it and sampling the JS heap meanwhile: `{ result, ms, peak }` (peak in bytes). */
+async function peakHeap(op) {
+  window.gc?.();
+  const heap = () => performance.memory.usedJSHeapSize;
+  const start = heap();
+  let peak = start;
+  const sampler = setInterval(() => (peak = Math.max(peak, heap())), 5);
+  const t0 = clock();
+  const result = await op();
+  const ms = clock() - t0;
+  clearInterval(sampler);
+  peak = Math.max(peak, heap());
+  return { result, ms, peak: peak - start };
+}
+
+window.bench = { WORKLOADS, listing, portable, ready: true };

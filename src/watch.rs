@@ -86,7 +86,7 @@ impl Watchers {
     /// Calls every listener with `changes`, outside the lock, so a listener may use the store,
     /// subscribe or unsubscribe.
     pub fn notify(&self, changes: &[Change]) {
-        if changes.is_empty() {
+        if changes.is_empty() || !self.any() {
             return;
         }
         let listeners: Vec<Arc<Listener>> = lock(&self.0)

@@ -1,15 +1,28 @@
 //! Live changes across connections: a connection tells its own watchers what each of its writes
 //! changed as soon as it committed, and posts the same on a `BroadcastChannel` named after the
 //! database, which every other connection to it (another handle, tab or worker of the origin)
-//! hears and tells its watchers.
+//! hears and tells its watchers. Posts leave in a task of their own, a batch of writes at a time,
+//! so that the writes themselves never wait for them.
 
-use js_sys::{Array, Object};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::js_value::{get, metadata_from_js, metadata_to_js, set, Shape};
 use crate::model::Change;
 use crate::watch::Watchers;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, in windows and workers alike.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
 
 /// A connection's watchers and its end of the database's channel.
 pub(crate) struct Changes {
@@ -18,10 +31,36 @@ pub(crate) struct Changes {
     channel: Option<Channel>,
 }
 
-/// The database's channel, and the handler of what other connections post on it.
+/// The database's channel, the handler of what other connections post on it, and the writes
+/// committed here that are still to be posted.
 struct Channel {
-    channel: BroadcastChannel,
+    outbox: Rc<Outbox>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    post: Closure<dyn FnMut()>,
+}
+
+/// Each write's changes, waiting for the next post.
+struct Outbox {
+    channel: BroadcastChannel,
+    writes: RefCell<Vec<Vec<Change>>>,
+    /// The timer of the next post, while one is due.
+    timer: RefCell<Option<JsValue>>,
+}
+
+impl Outbox {
+    /// Posts every write waiting, as one message: an array of each write's changes.
+    fn post(&self) {
+        self.timer.take();
+        let writes = self.writes.take();
+        if !writes.is_empty() {
+            let message: Array = writes
+                .iter()
+                .map(|changes| JsValue::from(to_js(changes)))
+                .collect();
+            // A failed post (a closed channel) loses only the report, never the write.
+            let _ = self.channel.post_message(&message);
+        }
+    }
 }
 
 impl Changes {
@@ -34,36 +73,53 @@ impl Changes {
                 let heard = watchers.clone();
                 let on_message =
                     Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                        let changes = from_js(&event.data());
-                        heard.notify(&changes);
+                        for changes in from_js(&event.data()) {
+                            heard.notify(&changes);
+                        }
                     });
                 channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                Channel {
+                let outbox = Rc::new(Outbox {
                     channel,
+                    writes: RefCell::default(),
+                    timer: RefCell::default(),
+                });
+                let posting = outbox.clone();
+                Channel {
+                    outbox,
                     _on_message: on_message,
+                    post: Closure::<dyn FnMut()>::new(move || posting.post()),
                 }
             });
         Changes { watchers, channel }
     }
 
-    /// Tells this connection's watchers, then every other connection, what a write changed.
+    /// Tells this connection's watchers what a write changed, and queues it for every other
+    /// connection.
     pub fn publish(&self, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
         self.watchers.notify(changes);
-        if let Some(Channel { channel, .. }) = &self.channel {
-            // A failed post (a closed channel) loses only the report, never the write.
-            let _ = channel.post_message(&to_js(changes));
+        if let Some(Channel { outbox, post, .. }) = &self.channel {
+            outbox.writes.borrow_mut().push(changes.to_vec());
+            let mut timer = outbox.timer.borrow_mut();
+            if timer.is_none() {
+                *timer = Some(set_timeout(post.as_ref().unchecked_ref(), 0));
+            }
         }
     }
 }
 
 impl Drop for Changes {
     fn drop(&mut self) {
-        if let Some(Channel { channel, .. }) = &self.channel {
-            channel.set_onmessage(None);
-            channel.close();
+        if let Some(Channel { outbox, .. }) = &self.channel {
+            // What waits is posted now: the timer's handler is about to go.
+            if let Some(timer) = outbox.timer.borrow().as_ref() {
+                clear_timeout(timer);
+            }
+            outbox.post();
+            outbox.channel.set_onmessage(None);
+            outbox.channel.close();
         }
     }
 }
@@ -87,8 +143,19 @@ pub(crate) fn to_js(changes: &[Change]) -> Array {
         .collect()
 }
 
-/// The changes another connection posted; anything unreadable is left out.
-fn from_js(value: &JsValue) -> Vec<Change> {
+/// The writes another connection posted, each its changes; anything unreadable is left out.
+fn from_js(value: &JsValue) -> Vec<Vec<Change>> {
+    let Some(writes) = value.dyn_ref::<Array>() else {
+        return Vec::new();
+    };
+    writes
+        .iter()
+        .map(|changes| changes_from_js(&changes))
+        .collect()
+}
+
+/// One write's changes; anything unreadable is left out.
+fn changes_from_js(value: &JsValue) -> Vec<Change> {
     let Some(changes) = value.dyn_ref::<Array>() else {
         return Vec::new();
     };
