@@ -152,10 +152,7 @@ impl SessionManager for InMemorySessionManager {
         new_name: Option<String>,
     ) -> BoxFuture<'_, Result<SessionMetadata>> {
         self.write(|state| {
-            rules::check_id(session_id)?;
-            if let Some(name) = &new_name {
-                rules::check_name(name, session_id)?;
-            }
+            rules::check_fork(session_id, new_name.as_deref())?;
             let mut copy = state.get(session_id)?.clone();
             let meta = &mut copy.metadata;
             meta.id = uuid::Uuid::new_v4().to_string();

@@ -214,6 +214,12 @@ pub fn merge_tags(existing: &mut Vec<String>, new: Vec<String>) {
     }
 }
 
+/// Everything `fork` refuses: a bad id, or an empty name asked for.
+pub fn check_fork(id: &str, new_name: Option<&str>) -> Result<()> {
+    check_id(id)?;
+    new_name.map_or(Ok(()), |name| check_name(name, id))
+}
+
 /// The name a fork gets: the one asked for, else `"<original> (fork)"`, else none.
 pub fn fork_name(original: Option<&str>, requested: Option<String>) -> Option<String> {
     requested.or_else(|| original.map(|name| format!("{name} (fork)")))

@@ -208,10 +208,7 @@ impl IndexedDbSessionManager {
         id: &str,
         new_name: Option<String>,
     ) -> Result<SessionMetadata> {
-        rules::check_id(id)?;
-        if let Some(name) = &new_name {
-            rules::check_name(name, id)?;
-        }
+        rules::check_fork(id, new_name.as_deref())?;
         let tx = SessionTx::write(&self.inner, ALL, format!("forking session \"{id}\""))?;
         let (record, chunks, state) = (tx.record(id)?, tx.chunks(id, None)?, tx.state(id)?);
         let record = record.await?;

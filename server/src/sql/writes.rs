@@ -51,10 +51,7 @@ impl OwnerSessions {
         id: &str,
         new_name: Option<String>,
     ) -> Result<SessionMetadata> {
-        rules::check_id(id)?;
-        if let Some(name) = &new_name {
-            rules::check_name(name, id)?;
-        }
+        rules::check_fork(id, new_name.as_deref())?;
         let mut w = self
             .begin_write(format!("forking session \"{id}\""))
             .await?;
