@@ -6,7 +6,7 @@ ENV := source scripts/env.sh &&
 PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
-.PHONY: server test-server bench-server
+.PHONY: server test-server bench-server test-browser-chrome test-browser-firefox test-browser-webkit
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
 PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
@@ -62,10 +62,26 @@ server:
 bench-server:
 	$(ENV) scripts/with-postgres.sh cargo bench -p session-server --profile server --bench http
 
-## The conformance suite, IndexedDB tests and the model-based soak (tests/soak.rs, about a minute)
-## in headless Chromium. The runner's limit is per test binary, so it is raised for the soak.
-test-browser:
-	$(ENV) WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --chrome
+## In each engine of BROWSERS, headless: the conformance suite on both stores in a window and in a
+## dedicated and a shared worker, the IndexedDB and facade tests, the store's unit tests, and the
+## model-based soak (tests/soak.rs) of SOAK_OPS steps. The runner's limit is per test binary, so it
+## is raised for the soak. WebKit (WebKitGTK's MiniBrowser) runs under xvfb-run behind
+## scripts/webkit-webdriver.mjs, as wasm-pack knows no WebKit.
+BROWSERS ?= chrome firefox webkit
+SOAK_OPS ?= 10000
+WASM_TEST := WASM_BINDGEN_TEST_TIMEOUT=600 WASM_BINDGEN_TEST_ONLY_WEB=1 SOAK_OPS=$(SOAK_OPS)
+test-browser: $(addprefix test-browser-,$(BROWSERS))
+
+test-browser-chrome:
+	$(ENV) $(WASM_TEST) wasm-pack test --headless --chrome
+
+test-browser-firefox:
+	$(ENV) $(WASM_TEST) wasm-pack test --headless --firefox
+
+test-browser-webkit:
+	$(ENV) $(WASM_TEST) xvfb-run -a node scripts/webkit-webdriver.mjs -- \
+	  env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown
 
 ## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
 test-smoke: build

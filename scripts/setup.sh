@@ -7,6 +7,7 @@
 # download server is out of reach, Debian's rustc-web is used with a wasm32 std built from source.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+GECKODRIVER_VERSION=0.37.1
 cd "$ROOT_DIR"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -76,8 +77,14 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install -q wasm-pack --version 0.13.1
 fi
 
-# Browser for the tests.
-apt_install chromium chromium-driver
+# The three browser engines the tests run in, headless, with their WebDriver servers: Chromium
+# (chromedriver), Firefox ESR (geckodriver, from crates.io) and WebKitGTK's MiniBrowser
+# (WebKitWebDriver; it needs a display, which xvfb-run gives it).
+apt_install chromium chromium-driver firefox-esr webkit2gtk-driver xvfb
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  log "cargo install geckodriver $GECKODRIVER_VERSION (about a minute and a half)"
+  cargo install -q --force geckodriver --version "$GECKODRIVER_VERSION"
+fi
 
 # PostgreSQL for session-server's tests (scripts/with-postgres.sh runs a throwaway server).
 apt_install postgresql
