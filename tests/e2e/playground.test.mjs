@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { startSite } from "../support/browser.mjs";
-import { countTurns, echoTurn, sumTokens } from "../../www/echo-agent.js";
+import {
+  createSession, expectedConversation, idle, openPlayground as open, ready, say, shownList, shownMessages, stored,
+} from "./driver.mjs";
 
 const RESULTS = fileURLToPath(new URL("../../test-results/", import.meta.url));
 let site;
@@ -19,109 +21,7 @@ after(async () => {
   await site.close();
 });
 
-let dbCount = 0;
-
-/**
- * A fresh context and page on the playground with database `e2e-<pid>-<n>`. The page records
- * uncaught errors and dialogs (alert/confirm/prompt); `done()` asserts there were none.
- */
-async function openPlayground(viewport = { width: 1280, height: 800 }) {
-  const db = `e2e-${process.pid}-${++dbCount}`;
-  const context = await site.browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  const dialogs = [];
-  page.on("pageerror", (e) => errors.push(e));
-  page.on("dialog", (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  await page.goto(`${site.base}/www/?db=${db}`);
-  await ready(page);
-  return {
-    page,
-    db,
-    dialogs,
-    async done() {
-      assert.deepEqual(errors.map(String), [], "the page threw");
-      assert.deepEqual(dialogs, [], "a dialog was opened");
-      await context.close();
-    },
-  };
-}
-
-async function ready(page) {
-  await page.waitForSelector("body[data-ready]");
-  await idle(page);
-}
-
-/** Waits until the action a click or Enter started has finished (app.js sets aria-busy). */
-function idle(page) {
-  return page.waitForFunction(() => !document.body.hasAttribute("aria-busy"));
-}
-
-async function createSession(page, { name = "", agent = "echo-agent", tags = "" } = {}) {
-  await page.fill("#create-form [name=name]", name);
-  await page.fill("#create-form [name=agent]", agent);
-  await page.fill("#create-form [name=tags]", tags);
-  await page.click("#create-form button[type=submit]");
-  await idle(page);
-  await page.waitForSelector("#session:not([hidden])");
-}
-
-async function say(page, text) {
-  await page.fill("#composer textarea", text);
-  await page.click("#composer button[type=submit]");
-  await idle(page);
-}
-
-/** The conversation as shown: [head, text] per message. */
-function shownMessages(page) {
-  return page.$$eval("#messages .message", (items) =>
-    items.map((li) => [li.querySelector(".message-head").textContent,
-      li.querySelector(".message-content").textContent]));
-}
-
-/** The sidebar as shown, top to bottom. */
-function shownList(page) {
-  return page.$$eval(".session-item", (items) => items.map((b) => ({
-    id: b.dataset.id,
-    name: b.querySelector(".session-name").textContent,
-    agent: b.querySelector(".session-agent").textContent,
-    tags: [...b.querySelectorAll(".tag")].map((t) => t.textContent),
-    stats: b.querySelector(".session-stats").textContent,
-    current: b.getAttribute("aria-current") === "true",
-  })));
-}
-
-/** What the database holds, read through a second connection from the page. */
-function stored(page, db) {
-  return page.evaluate(async (db) => {
-    const { default: init, SessionStore } = await import("/pkg/idb_session_store.js");
-    await init();
-    const store = await SessionStore.open(db);
-    try {
-      const list = await store.list();
-      const sessions = {};
-      for (const meta of list) sessions[meta.id] = await store.resume(meta.id);
-      return { list, sessions };
-    } finally {
-      store.close();
-    }
-  }, db);
-}
-
-/** The messages and totals the echo agent gives for `texts`, computed independently of the page. */
-function expectedConversation(texts) {
-  let state = null;
-  const messages = [];
-  for (const text of texts) {
-    const turn = echoTurn(text, state);
-    messages.push(...turn.messages);
-    state = turn.state;
-  }
-  return { messages, state, turns: countTurns(messages), tokens: sumTokens(messages) };
-}
+const openPlayground = (viewport) => open(site, { viewport });
 
 test("create a session and grow it turn by turn with the echo agent", async () => {
   const { page, db, done } = await openPlayground();
