@@ -7,11 +7,11 @@ import { countTurns, echoTurn, sumTokens } from "../../www/echo-agent.js";
 
 /**
  * A page on the playground. Without `context`, a fresh context (own storage, downloads accepted)
- * and database; with `context` and `db`, another tab beside a page opened before. The page
- * records uncaught errors and dialogs (alert/confirm/prompt); `done()` asserts there were none
- * and closes what it opened.
+ * and database; with `context` and `db`, another tab beside a page opened before. `stream` sets
+ * the pause between a reply's pieces (ms). The page records uncaught errors and dialogs
+ * (alert/confirm/prompt); `done()` asserts there were none and closes what it opened.
  */
-export async function openPlayground(site, { viewport = { width: 1280, height: 800 }, context, db } = {}) {
+export async function openPlayground(site, { viewport = { width: 1280, height: 800 }, context, db, stream } = {}) {
   const own = !context;
   context ??= await site.browser.newContext({ viewport, acceptDownloads: true });
   db ??= uniqueDb("e2e");
@@ -23,7 +23,7 @@ export async function openPlayground(site, { viewport = { width: 1280, height: 8
     dialogs.push(`${d.type()}: ${d.message()}`);
     d.dismiss().catch(() => {});
   });
-  await page.goto(`${site.base}/www/?db=${db}`);
+  await page.goto(`${site.base}/www/?db=${db}${stream === undefined ? "" : `&stream=${stream}`}`);
   await ready(page);
   return {
     page,
@@ -57,7 +57,7 @@ export async function createSession(page, { name = "", agent = "echo-agent", tag
   await page.waitForSelector("#session:not([hidden])");
 }
 
-/** Sends `text` and waits until the reply is in. */
+/** Sends `text` and waits until the reply has streamed in whole. */
 export async function say(page, text) {
   await page.fill("#composer textarea", text);
   await page.click("#composer button[type=submit]");
@@ -110,4 +110,9 @@ export function expectedConversation(texts) {
     state = turn.state;
   }
   return { messages, state, turns: countTurns(messages), tokens: sumTokens(messages) };
+}
+
+/** How many times the page redrew for writes it had not drawn itself (app.js counts them). */
+export async function liveRedraws(page) {
+  return Number(await page.evaluate(() => document.body.dataset.liveRedraws ?? 0));
 }

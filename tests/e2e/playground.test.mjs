@@ -1,13 +1,15 @@
 // The playground (www/) driven as a person would, in headless Chromium: clicks and typing only,
 // then checked on the page and, as ground truth, in the database through a second connection.
 // Each test has a browser context (so its own storage) and a database name of its own.
+// Live updates across tabs are in live.test.mjs, export and import in files.test.mjs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { startSite } from "../support/browser.mjs";
 import {
-  createSession, expectedConversation, idle, openPlayground as open, ready, say, shownList, shownMessages, stored,
+  createSession, expectedConversation, idle, liveRedraws, openPlayground as open, ready, say, shownList,
+  shownMessages, stored,
 } from "./driver.mjs";
 
 const RESULTS = fileURLToPath(new URL("../../test-results/", import.meta.url));
@@ -50,6 +52,8 @@ test("create a session and grow it turn by turn with the echo agent", async () =
   assert.equal(item.stats, `3 turns · ${want.tokens} tokens · just now`);
   assert.match(await page.textContent("#session-meta"), new RegExp(`code-agent · 3 turns · ${want.tokens} tokens`));
   assert.equal(await page.inputValue("#composer textarea"), "", "the composer is cleared after sending");
+  assert.ok(await page.isEnabled("#composer button[type=submit]"), "Send is enabled once the reply is in");
+  assert.equal(await liveRedraws(page), 0, "the page's own writes are drawn once, by their action");
 
   const db1 = await stored(page, db);
   assert.equal(db1.list.length, 1);
@@ -233,21 +237,25 @@ test("a store error is shown with its code and message, and the page stays usabl
   await page.click("#error-dismiss");
   assert.ok(await page.isHidden("#error"));
 
-  // NOT_FOUND: the session was deleted from another tab, then tagged here.
+  // NOT_FOUND: another connection (as another tab would) deletes the session just as this page
+  // tags it, before the page has heard of the delete; then the delete is heard and drawn.
   await page.click("#rename-cancel");
   const [{ id }] = await shownList(page);
-  const other = await page.context().newPage();
-  await other.goto(`${site.base}/www/?db=${db}#${id}`);
-  await ready(other);
-  await other.click("#delete");
-  await other.click("#delete-yes");
-  await idle(other);
-  await other.close();
   await page.fill("#tag-form [name=tags]", "late");
-  await page.click("#tag-form button");
+  await page.evaluate(async ({ db, id }) => {
+    const { default: init, SessionStore } = await import("/pkg/idb_session_store.js");
+    await init();
+    const other = await SessionStore.open(db);
+    await other.delete(id);
+    document.querySelector("#tag-form").requestSubmit(); // before the delete's change arrives
+    other.close();
+  }, { db, id });
   await idle(page);
   assert.equal(await page.textContent("#error-code"), "NOT_FOUND");
   assert.match(await page.textContent("#error-message"), new RegExp(`^Tag failed: session "${id}" not found`));
+  await page.waitForSelector("#empty:not([hidden])");
+  assert.deepEqual(await shownList(page), []);
+  assert.ok(await page.isVisible("#error"), "the live update leaves the banner up");
 
   // A later action that succeeds clears the banner.
   await createSession(page, { name: "after the error" });
