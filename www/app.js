@@ -6,6 +6,7 @@
 import init, { SessionStore } from "../pkg/idb_session_store.js";
 import { countTurns, echoTurn, message, messagesBeforeTurn, streamSteps, sumTokens } from "./echo-agent.js";
 import { wire } from "./controls.js";
+import { describeImport, download, exportFileName } from "./files.js";
 import { follow, sameMetadata } from "./live.js";
 import * as view from "./view.js";
 
@@ -64,6 +65,7 @@ async function readList() {
 function drawList({ sessions, usage }) {
   app.sessions = sessions;
   view.renderList(sessions, app.current?.metadata.id, (id) => act("Resume", () => select(id)));
+  $("#export-all").disabled = sessions.length === 0;
   view.setStorage(`database "${DB_NAME}" · ${Math.round(usage / 1024)} KiB used by this origin`);
 }
 
@@ -229,10 +231,24 @@ async function remove() {
   await select(null);
 }
 
+/** Downloads the open session (`onlyOpen`) or every session as a JSON Lines file. */
+async function exportFile(onlyOpen) {
+  const blob = await app.store.export(onlyOpen ? { ids: [currentId()] } : {});
+  download(blob, exportFileName(onlyOpen ? app.current.metadata : null));
+}
+
+/** Imports `file`, sessions already here handled as `onConflict` says, and reports what it did. */
+async function importFile(file, onConflict) {
+  view.setImportStatus("");
+  const report = await app.store.import(file, { onConflict });
+  view.setImportStatus(describeImport(report, file.name));
+  await select(app.current?.metadata.id ?? null); // an import may have replaced the open session
+}
+
 // --- start --------------------------------------------------------------------------------
 
 wire({
-  act, create, send, fork, rewind, tag, rename, remove,
+  act, create, send, fork, rewind, tag, rename, remove, exportFile, importFile,
   currentName: () => app.current.metadata.name ?? "",
 });
 await act("Opening the store", async () => {

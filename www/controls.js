@@ -59,5 +59,13 @@ export function wire(actions) {
   $("#delete-no").addEventListener("click", () => view.confirmDelete(false));
   $("#delete-yes").addEventListener("click", () => act("Delete", actions.remove));
   $("#error-dismiss").addEventListener("click", () => view.clearError());
+  $("#export-all").addEventListener("click", () => act("Export", () => actions.exportFile(false)));
+  $("#export-session").addEventListener("click", () => act("Export", () => actions.exportFile(true)));
+  $("#import-file").addEventListener("change", (event) => {
+    const input = event.currentTarget;
+    const [file] = input.files;
+    input.value = ""; // the same file can be picked again
+    if (file) act("Import", () => actions.importFile(file, $("#import-conflict").value));
+  });
   setInterval(view.refreshTimes, 30_000);
 }

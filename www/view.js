@@ -169,3 +169,8 @@ export function confirmDelete(asking) {
 export function setStorage(text) {
   $("#storage").textContent = text;
 }
+
+/** The line under the import controls (what the last import did), or nothing. */
+export function setImportStatus(text) {
+  $("#import-status").textContent = text;
+}

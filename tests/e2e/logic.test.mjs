@@ -1,8 +1,9 @@
 // The playground's pure helpers, in node: token counts, a reply's streamed pieces, turn
-// arithmetic for rewind, metadata comparison, relative time.
+// arithmetic for rewind, metadata comparison, export file names and import reports, relative time.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { countTurns, echoTurn, estimateTokens, messagesBeforeTurn, streamSteps, sumTokens } from "../../www/echo-agent.js";
+import { describeImport, exportFileName, safeFileName } from "../../www/files.js";
 import { sameMetadata } from "../../www/live.js";
 import { relativeTime } from "../../www/view.js";
 
@@ -77,4 +78,20 @@ test("metadata comparison (what live updates skip)", () => {
     assert.ok(!sameMetadata(meta, { ...meta, ...change }), JSON.stringify(change));
   }
   assert.ok(!sameMetadata(meta, undefined));
+});
+
+test("export file names: the date for everything, the session's name (made safe) or id for one", () => {
+  assert.equal(exportFileName(null, new Date(2026, 0, 5, 23, 59)), "sessions-2026-01-05.jsonl");
+  assert.equal(exportFileName({ id: "abc", name: "release notes" }), "release notes.jsonl");
+  assert.equal(exportFileName({ id: "abc", name: 'a/b\\c:d*e?f"g<h>i|j' }), "a_b_c_d_e_f_g_h_i_j.jsonl");
+  assert.equal(exportFileName({ id: "abc", name: null }), "abc.jsonl");
+  assert.equal(exportFileName({ id: "abc", name: "..." }), "abc.jsonl", "no hidden or dot-only names");
+  assert.equal(exportFileName({ id: "///", name: "  " }), "_.jsonl");
+  assert.equal(safeFileName("x".repeat(200)).length, 80);
+  assert.equal(safeFileName("line\nbreak\u0000"), "line_break_");
+});
+
+test("import reports: the four counts, after the file's name", () => {
+  assert.equal(describeImport({ imported: 2, skipped: 1, forked: 0, replaced: 3 }, "f.jsonl"),
+    "f.jsonl: 2 imported · 1 skipped · 0 forked · 3 replaced");
 });
