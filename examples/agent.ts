@@ -1,7 +1,8 @@
-// A typed agent loop over idb-session-store: start or resume a conversation, append turns,
-// branch it, rewind it, and handle the store's errors by code. It type-checks under
-// `tsc --strict` against the published package (tests/package/ checks it and runs it in
-// Chromium); lib needs "esnext.disposable", as wasm-bindgen's classes declare [Symbol.dispose].
+// A typed agent loop over idb-session-store: start or resume a conversation, add turns (each one
+// `append` with the agent's state, its reply streamed in with `replaceLast`), branch it, rewind
+// it, and handle the store's errors by code. It type-checks under `tsc --strict` against the
+// published package (tests/package/ checks it and runs it in Chromium); lib needs
+// "esnext.disposable", as wasm-bindgen's classes declare [Symbol.dispose].
 import init, { SessionStore, type Session, type SessionError, type SessionMetadata } from "idb-session-store";
 
 /** What this agent keeps per message; the store takes any JSON value. */
@@ -22,6 +23,9 @@ export type AgentSession = Omit<Session, "messages" | "state"> & {
 };
 
 const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** How many characters of a reply each streamed write adds. */
+const STREAM_CHARS = 8;
 
 /** Narrows an unknown rejection to the store's error type. */
 export function isSessionError(e: unknown): e is SessionError {
@@ -56,23 +60,27 @@ export class EchoAgent {
     });
   }
 
-  /** One user message and its reply, saved together. */
-  async turn(id: string, text: string): Promise<AgentSession> {
-    const session = asAgentSession(await this.store.resume(id));
-    const reply = `echo: ${text}`;
-    const messages: ChatMessage[] = [
-      ...session.messages,
-      { role: "user", content: text, tokens: estimateTokens(text) },
-      { role: "assistant", content: reply, tokens: estimateTokens(reply) },
-    ];
+  /**
+   * One user message and its reply. The turn is one `append` carrying the agent's new state (the
+   * history is neither sent back nor rewritten); the reply then streams into its last message
+   * with `replaceLast`, a few characters per write as a model's tokens would arrive, each write
+   * adding the tokens it grew by. `onReply` sees the reply as it grows.
+   */
+  async turn(id: string, text: string, onReply?: (soFar: string) => void): Promise<AgentSession> {
+    const session = asAgentSession(await this.store.resume(id)); // what a model would be given
     const state: AgentState = { turns: session.state.turns + 1 };
-    const metadata: SessionMetadata = {
-      ...session.metadata,
-      turnCount: state.turns,
-      totalTokens: messages.reduce((n, m) => n + m.tokens, 0),
-    };
-    await this.store.save({ metadata, messages, state });
-    return { metadata, messages, state };
+    const user: ChatMessage = { role: "user", content: text, tokens: estimateTokens(text) };
+    let reply: ChatMessage = { role: "assistant", content: "", tokens: 0 };
+    let metadata = await this.store.append(id, [user, reply], { tokens: user.tokens, state });
+    const chars = [...`echo: ${text}`]; // code points: a piece never ends inside a surrogate pair
+    for (let end = STREAM_CHARS; end < chars.length + STREAM_CHARS; end += STREAM_CHARS) {
+      const content = chars.slice(0, end).join("");
+      const grown: ChatMessage = { role: "assistant", content, tokens: estimateTokens(content) };
+      metadata = await this.store.replaceLast(id, grown, { tokens: grown.tokens - reply.tokens });
+      reply = grown;
+      onReply?.(content);
+    }
+    return { metadata, messages: [...session.messages, user, reply], state };
   }
 
   /** The most recently updated session of this agent, if any. */
@@ -91,12 +99,12 @@ export class EchoAgent {
   async undoTo(id: string, turn: number): Promise<AgentSession> {
     const rewound = asAgentSession(await this.store.rewind(id, turn * 2));
     const state: AgentState = { turns: rewound.messages.length / 2 };
-    const metadata: SessionMetadata = {
+    const corrected: SessionMetadata = {
       ...rewound.metadata,
       turnCount: state.turns,
       totalTokens: rewound.messages.reduce((n, m) => n + m.tokens, 0),
     };
-    await this.store.save({ metadata, messages: rewound.messages, state });
+    const metadata = await this.store.save({ metadata: corrected, messages: rewound.messages, state });
     return { metadata, messages: rewound.messages, state };
   }
 
@@ -126,8 +134,13 @@ export async function demo(dbName: string): Promise<string[]> {
   try {
     const meta = await agent.start("demo", ["example"]);
     await agent.turn(meta.id, "hello");
-    const two = await agent.turn(meta.id, "how are you?");
+    const pieces: string[] = [];
+    const two = await agent.turn(meta.id, "how are you?", (soFar) => pieces.push(soFar));
     log.push(`turns=${two.metadata.turnCount} tokens=${two.metadata.totalTokens}`);
+    log.push(`streamed: ${pieces.map((p) => JSON.stringify(p)).join(" -> ")}`);
+    const stored = await agent.find(meta.id);
+    log.push(`stored: ${stored?.messages.length} messages, last=${JSON.stringify(stored?.messages.at(-1))}, ` +
+      `turns=${stored?.state.turns} tokens=${stored?.metadata.totalTokens}`);
     const branch = await agent.branch(meta.id);
     log.push(`branch=${branch.name ?? "(unnamed)"}`);
     const undone = await agent.undoTo(meta.id, 1);

@@ -1,11 +1,19 @@
 // The playground: a chat-like page over a real SessionStore. Every action goes to the store and
-// the page is redrawn from what the store returns, so what you see is what survives a reload.
-// `?db=NAME` picks another database (the tests use one each); the default is "playground".
+// the page is redrawn from what the store returns, so what you see is what survives a reload;
+// writes from other tabs are drawn as they commit (live.js). `?db=NAME` picks another database
+// (the tests use one each; the default is "playground"), `?stream=MS` the pause between the
+// pieces of a streamed reply (default 30 ms, 4 characters at a time).
 import init, { SessionStore } from "../pkg/idb_session_store.js";
-import { countTurns, echoTurn, messagesBeforeTurn, sumTokens } from "./echo-agent.js";
+import { countTurns, echoTurn, message, messagesBeforeTurn, streamSteps, sumTokens } from "./echo-agent.js";
+import { wire } from "./controls.js";
+import { describeImport, download, exportFileName } from "./files.js";
+import { follow, sameMetadata } from "./live.js";
 import * as view from "./view.js";
 
-const DB_NAME = new URLSearchParams(location.search).get("db") || "playground";
+const params = new URLSearchParams(location.search);
+const DB_NAME = params.get("db") || "playground";
+const STREAM_MS = params.has("stream") && Number(params.get("stream")) >= 0 ? Number(params.get("stream")) : 30;
+const STREAM_CHARS = 4;
 
 const app = {
   store: null,
@@ -13,7 +21,12 @@ const app = {
   sessions: [],
   /** The session on screen (a full Session), or null. */
   current: null,
+  /** The store's changes, followed (see live.js); null until the store is open. */
+  live: null,
 };
+
+const $ = (selector) => document.querySelector(selector);
+const busy = () => document.body.hasAttribute("aria-busy");
 
 /**
  * Runs one user action. A failure is shown with its code and message, never swallowed; the
@@ -21,7 +34,7 @@ const app = {
  * action started meanwhile (a double click on Send) is ignored rather than racing this one.
  */
 async function act(action, fn) {
-  if (document.body.hasAttribute("aria-busy")) return;
+  if (busy()) return;
   document.body.setAttribute("aria-busy", "true");
   view.clearError();
   try {
@@ -31,6 +44,7 @@ async function act(action, fn) {
     view.showError(action, error);
   } finally {
     document.body.removeAttribute("aria-busy");
+    app.live?.flush(); // what other tabs wrote meanwhile, or what a failed action left undrawn
   }
 }
 
@@ -41,26 +55,93 @@ function parseTags(text) {
 
 // --- reading ------------------------------------------------------------------------------
 
-async function refreshList() {
-  app.sessions = await app.store.list();
-  view.renderList(app.sessions, app.current?.metadata.id, (id) => act("Resume", () => select(id)));
+/** Reads what the sidebar shows: every session's metadata, and the origin's storage use. */
+async function readList() {
+  const sessions = await app.store.list();
   const { usage } = await SessionStore.estimate();
+  return { sessions, usage };
+}
+
+function drawList({ sessions, usage }) {
+  app.sessions = sessions;
+  view.renderList(sessions, app.current?.metadata.id, (id) => act("Resume", () => select(id)));
+  $("#export-all").disabled = sessions.length === 0;
   view.setStorage(`database "${DB_NAME}" · ${Math.round(usage / 1024)} KiB used by this origin`);
 }
 
-/** Resumes session `id` (or shows nothing for null) and remembers it in the URL. */
-async function select(id) {
-  app.current = id === null ? null : await app.store.resume(id);
+async function refreshList() {
+  drawList(await readList());
+}
+
+/** Shows `session` (or the empty state for null) and remembers its id in the URL. */
+function show(session, options) {
+  app.current = session;
   const url = new URL(location.href);
-  url.hash = id === null ? "" : encodeURIComponent(id);
+  url.hash = session ? encodeURIComponent(session.metadata.id) : "";
   history.replaceState(null, "", url);
+  view.renderSession(session, session ? countTurns(session.messages) : 0, options);
+}
+
+/** Resumes session `id` (or shows nothing for null), with its rename and delete forms closed. */
+async function select(id) {
+  show(id === null ? null : await app.store.resume(id));
   view.editName(false);
   view.confirmDelete(false);
-  view.renderSession(app.current, app.current ? countTurns(app.current.messages) : 0);
   await refreshList();
 }
 
-const currentId = () => app.current.metadata.id;
+/** The open session's id; an action on a session deleted meanwhile reads as the store would say. */
+function currentId() {
+  if (!app.current) throw Object.assign(new Error("no session is open (deleted in another tab?)"), { code: "NOT_FOUND" });
+  return app.current.metadata.id;
+}
+
+/** Whether the page already shows what `change` left (this tab's own write, drawn by its action). */
+function drawn(change) {
+  const listed = app.sessions.find((m) => m.id === change.id);
+  const open = app.current?.metadata.id === change.id ? app.current.metadata : undefined;
+  if (change.kind === "deleted") return !listed && !open;
+  return sameMetadata(listed, change.metadata) && (!open || sameMetadata(open, change.metadata));
+}
+
+/**
+ * Draws writes the page does not show yet: the list, and the open session if it changed (the
+ * empty state if it is gone). A session's last change, if heard during an action, is skipped
+ * when the action's redraw shows it. Everything is read first and drawn at once, unless an action
+ * started meanwhile: then nothing is drawn and this resolves with false (live.js keeps the changes).
+ */
+async function redrawLive(changes) {
+  const latest = new Map(changes.map((c) => [c.id, c])).values();
+  const fresh = [...latest].filter((c) => !c.duringAction || !drawn(c));
+  if (!fresh.length) return true;
+  const openId = app.current?.metadata.id;
+  const reopen = openId !== undefined && fresh.some((c) => c.id === openId);
+  let session;
+  let list;
+  try {
+    const gone = (e) => (e?.code === "NOT_FOUND" ? null : Promise.reject(e));
+    if (reopen) session = await app.store.resume(openId).catch(gone);
+    list = await readList();
+  } catch (error) {
+    if (busy()) return false;
+    console.error("Live update failed", error);
+    view.showError("Live update", error);
+    return true;
+  }
+  if (busy()) return false;
+  document.body.dataset.liveRedraws = Number(document.body.dataset.liveRedraws ?? 0) + 1;
+  if (reopen) {
+    show(session, { keepRewind: true });
+    if (!session) {
+      view.editName(false);
+      view.confirmDelete(false);
+    }
+  }
+  drawList(list);
+  return true;
+}
+
+const pause = (ms) => new Promise((done) => setTimeout(done, ms));
 
 // --- writing ------------------------------------------------------------------------------
 
@@ -85,17 +166,30 @@ async function create(form) {
   await select(meta.id);
 }
 
-/** One turn: the user's message and the echo agent's reply, saved together. */
-async function send(text) {
-  const { metadata, messages, state } = app.current;
-  const turn = echoTurn(text, state);
-  const next = [...messages, ...turn.messages];
-  await app.store.save({
-    metadata: { ...metadata, turnCount: countTurns(next), totalTokens: sumTokens(next) },
-    messages: next,
-    state: turn.state,
-  });
-  await select(metadata.id);
+/**
+ * One turn: the user's message and an empty reply are appended with the echo agent's new state
+ * (then `onStored()` is called), and the reply streams in, each piece saved with replaceLast
+ * before it is drawn, so a reload mid-reply shows what had streamed. Every message carries its
+ * token estimate and each write adds what it changed, so totalTokens is always their sum.
+ */
+async function send(text, onStored) {
+  const id = currentId();
+  const turn = echoTurn(text, app.current.state);
+  const [user, reply] = turn.messages;
+  const messages = [...app.current.messages, user, message("assistant", "")];
+  let metadata = await app.store.append(id, messages.slice(-2), { tokens: user.tokens, state: turn.state });
+  onStored();
+  app.current = { metadata, messages, state: turn.state };
+  const turns = countTurns(messages);
+  view.renderSession(app.current, turns);
+  for (const step of streamSteps(reply.content, STREAM_CHARS)) {
+    await pause(STREAM_MS);
+    metadata = await app.store.replaceLast(id, step.message, { tokens: step.tokens });
+    messages[messages.length - 1] = step.message;
+    app.current = { ...app.current, metadata };
+    view.renderLastMessage(app.current, turns);
+  }
+  await select(id);
 }
 
 /**
@@ -137,64 +231,30 @@ async function remove() {
   await select(null);
 }
 
-// --- wiring -------------------------------------------------------------------------------
-
-const $ = (selector) => document.querySelector(selector);
-
-/** Submitting `form` runs `fn(form)` as action `action`. */
-function onSubmit(selector, action, fn) {
-  $(selector).addEventListener("submit", (event) => {
-    event.preventDefault();
-    act(action, () => fn(event.currentTarget));
-  });
+/** Downloads the open session (`onlyOpen`) or every session as a JSON Lines file. */
+async function exportFile(onlyOpen) {
+  const blob = await app.store.export(onlyOpen ? { ids: [currentId()] } : {});
+  download(blob, exportFileName(onlyOpen ? app.current.metadata : null));
 }
 
-function wire() {
-  onSubmit("#create-form", "Create", create);
-  onSubmit("#composer", "Send", async (form) => {
-    const box = form.elements.text;
-    const text = box.value;
-    if (!text.trim()) return;
-    box.value = ""; // cleared now, so what is typed while the turn saves is kept
-    try {
-      await send(text);
-    } catch (error) {
-      if (!box.value) box.value = text; // not lost: the person can send it again
-      throw error;
-    }
-    box.focus();
-  });
-  $("#composer textarea").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("#composer").requestSubmit();
-  });
-  onSubmit("#fork-form", "Fork", async (form) => {
-    await fork(form.elements.name.value);
-    form.elements.name.value = "";
-  });
-  onSubmit("#rewind-form", "Rewind", (form) => rewind(Number(form.elements.turn.value)));
-  onSubmit("#tag-form", "Tag", async (form) => {
-    await tag(form.elements.tags.value);
-    form.elements.tags.value = "";
-  });
-  $("#rename-start").addEventListener("click", () => view.editName(true, app.current.metadata.name ?? ""));
-  $("#rename-cancel").addEventListener("click", () => view.editName(false));
-  $("#rename-form input").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") view.editName(false);
-  });
-  onSubmit("#rename-form", "Rename", (form) => rename(form.elements.name.value));
-  $("#delete").addEventListener("click", () => view.confirmDelete(true));
-  $("#delete-no").addEventListener("click", () => view.confirmDelete(false));
-  $("#delete-yes").addEventListener("click", () => act("Delete", remove));
-  $("#error-dismiss").addEventListener("click", () => view.clearError());
-  setInterval(view.refreshTimes, 30_000);
+/** Imports `file`, sessions already here handled as `onConflict` says, and reports what it did. */
+async function importFile(file, onConflict) {
+  view.setImportStatus("");
+  const report = await app.store.import(file, { onConflict });
+  view.setImportStatus(describeImport(report, file.name));
+  await select(app.current?.metadata.id ?? null); // an import may have replaced the open session
 }
 
 // --- start --------------------------------------------------------------------------------
 
-wire();
+wire({
+  act, create, send, fork, rewind, tag, rename, remove, exportFile, importFile,
+  currentName: () => app.current.metadata.name ?? "",
+});
 await act("Opening the store", async () => {
   await init();
   app.store = await SessionStore.open(DB_NAME);
+  app.live = follow(app.store, { busy, redraw: redrawLive });
   await refreshList();
   // Back to the session the URL names (a reload keeps the hash), if it still exists.
   const id = decodeURIComponent(location.hash.slice(1));

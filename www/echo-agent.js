@@ -27,6 +27,22 @@ export function echoTurn(text, state) {
   };
 }
 
+/**
+ * The reply as it streams: prefixes growing `size` code points at a time (never half of a
+ * surrogate pair, which the store would refuse), each with the tokens it adds to the last.
+ */
+export function streamSteps(text, size = 4) {
+  const chars = [...text];
+  const steps = [];
+  let before = 0;
+  for (let end = size; end < chars.length + size; end += size) {
+    const reply = message("assistant", chars.slice(0, end).join(""));
+    steps.push({ message: reply, tokens: reply.tokens - before });
+    before = reply.tokens;
+  }
+  return steps;
+}
+
 /** Turns in a history: one per user message. */
 export function countTurns(messages) {
   return messages.filter((m) => m?.role === "user").length;

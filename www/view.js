@@ -77,37 +77,62 @@ function messageText(m) {
   return typeof m?.content === "string" ? m.content : JSON.stringify(m);
 }
 
-/** The conversation pane for `session`, or the empty state for null. */
-export function renderSession(session, turns) {
+/** One message of the conversation; `turn` numbers a user message. */
+function messageItem(m, index, turn) {
+  const role = typeof m?.role === "string" ? m.role : "message";
+  return el("li", { class: `message role-${role === "user" ? "user" : "agent"}`, dataset: { index } },
+    el("div", { class: "message-head" },
+      role === "user" ? `Turn ${turn} · you` : role,
+      Number.isSafeInteger(m?.tokens) ? ` · ${plural(m.tokens, "token")}` : ""),
+    el("p", { class: "message-content" }, messageText(m)));
+}
+
+/** The line under the title: agent, counts and times. */
+function renderMeta(meta) {
+  $("#session-meta").replaceChildren(
+    `${meta.agentName} · ${plural(meta.turnCount, "turn")} · ${plural(meta.totalTokens, "token")} · created `,
+    time(meta.createdAt), " · updated ", time(meta.updatedAt));
+}
+
+/**
+ * The conversation pane for `session`, or the empty state for null. With `keepRewind` (a redraw
+ * for another tab's write) the rewind target chosen stays chosen if it still exists.
+ */
+export function renderSession(session, turns, { keepRewind = false } = {}) {
   $("#empty").hidden = session !== null;
   $("#session").hidden = session === null;
   if (!session) return;
   const meta = session.metadata;
   $("#session-name").textContent = displayName(meta);
-  $("#session-meta").replaceChildren(
-    `${meta.agentName} · ${plural(meta.turnCount, "turn")} · ${plural(meta.totalTokens, "token")} · created `,
-    time(meta.createdAt), " · updated ", time(meta.updatedAt));
+  renderMeta(meta);
   $("#session-tags").replaceChildren(...meta.tags.map((t) => el("li", { class: "tag" }, t)));
 
   let turn = 0;
-  const items = session.messages.map((m, i) => {
-    const role = typeof m?.role === "string" ? m.role : "message";
-    if (role === "user") turn++;
-    return el("li", { class: `message role-${role === "user" ? "user" : "agent"}`, dataset: { index: i } },
-      el("div", { class: "message-head" },
-        role === "user" ? `Turn ${turn} · you` : role,
-        Number.isSafeInteger(m?.tokens) ? ` · ${plural(m.tokens, "token")}` : ""),
-      el("p", { class: "message-content" }, messageText(m)));
-  });
+  const items = session.messages.map((m, i) => messageItem(m, i, m?.role === "user" ? ++turn : turn));
   $("#messages").replaceChildren(...items);
   if (!items.length) $("#messages").append(el("li", { class: "muted" }, "No messages yet: say something."));
 
   // Rewind targets: back to before turn 1, or to just after any earlier turn.
+  const chosen = $("#rewind-turn").value;
   const options = [el("option", { value: 0 }, "before turn 1 (empty)")];
   for (let t = 1; t < turns; t++) options.push(el("option", { value: t }, `after turn ${t}`));
   $("#rewind-turn").replaceChildren(...options);
-  $("#rewind-turn").value = String(Math.max(0, turns - 1));
+  const keep = keepRewind && chosen !== "" && Number(chosen) <= Math.max(0, turns - 1);
+  $("#rewind-turn").value = keep ? chosen : String(Math.max(0, turns - 1));
   $("#rewind-form button").disabled = turns === 0;
+}
+
+/** Redraws only the last message of `session` (a reply as it streams) and the counts. */
+export function renderLastMessage(session, turns) {
+  const last = session.messages.length - 1;
+  const item = messageItem(session.messages[last], last, turns);
+  $("#messages").lastElementChild.replaceWith(item);
+  renderMeta(session.metadata);
+}
+
+/** Send is disabled while a reply streams (what is typed meanwhile stays in the box). */
+export function setStreaming(streaming) {
+  $("#composer button").disabled = streaming;
 }
 
 /** Shows a failed action with the error's code and message (SessionErrors carry a code). */
@@ -143,4 +168,9 @@ export function confirmDelete(asking) {
 
 export function setStorage(text) {
   $("#storage").textContent = text;
+}
+
+/** The line under the import controls (what the last import did), or nothing. */
+export function setImportStatus(text) {
+  $("#import-status").textContent = text;
 }

@@ -1,12 +1,16 @@
 // The playground (www/) driven as a person would, in headless Chromium: clicks and typing only,
 // then checked on the page and, as ground truth, in the database through a second connection.
 // Each test has a browser context (so its own storage) and a database name of its own.
+// Live updates across tabs are in live.test.mjs, export and import in files.test.mjs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { startSite } from "../support/browser.mjs";
-import { countTurns, echoTurn, sumTokens } from "../../www/echo-agent.js";
+import {
+  createSession, expectedConversation, idle, liveRedraws, openPlayground as open, ready, say, shownList,
+  shownMessages, stored,
+} from "./driver.mjs";
 
 const RESULTS = fileURLToPath(new URL("../../test-results/", import.meta.url));
 let site;
@@ -19,109 +23,7 @@ after(async () => {
   await site.close();
 });
 
-let dbCount = 0;
-
-/**
- * A fresh context and page on the playground with database `e2e-<pid>-<n>`. The page records
- * uncaught errors and dialogs (alert/confirm/prompt); `done()` asserts there were none.
- */
-async function openPlayground(viewport = { width: 1280, height: 800 }) {
-  const db = `e2e-${process.pid}-${++dbCount}`;
-  const context = await site.browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  const dialogs = [];
-  page.on("pageerror", (e) => errors.push(e));
-  page.on("dialog", (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  await page.goto(`${site.base}/www/?db=${db}`);
-  await ready(page);
-  return {
-    page,
-    db,
-    dialogs,
-    async done() {
-      assert.deepEqual(errors.map(String), [], "the page threw");
-      assert.deepEqual(dialogs, [], "a dialog was opened");
-      await context.close();
-    },
-  };
-}
-
-async function ready(page) {
-  await page.waitForSelector("body[data-ready]");
-  await idle(page);
-}
-
-/** Waits until the action a click or Enter started has finished (app.js sets aria-busy). */
-function idle(page) {
-  return page.waitForFunction(() => !document.body.hasAttribute("aria-busy"));
-}
-
-async function createSession(page, { name = "", agent = "echo-agent", tags = "" } = {}) {
-  await page.fill("#create-form [name=name]", name);
-  await page.fill("#create-form [name=agent]", agent);
-  await page.fill("#create-form [name=tags]", tags);
-  await page.click("#create-form button[type=submit]");
-  await idle(page);
-  await page.waitForSelector("#session:not([hidden])");
-}
-
-async function say(page, text) {
-  await page.fill("#composer textarea", text);
-  await page.click("#composer button[type=submit]");
-  await idle(page);
-}
-
-/** The conversation as shown: [head, text] per message. */
-function shownMessages(page) {
-  return page.$$eval("#messages .message", (items) =>
-    items.map((li) => [li.querySelector(".message-head").textContent,
-      li.querySelector(".message-content").textContent]));
-}
-
-/** The sidebar as shown, top to bottom. */
-function shownList(page) {
-  return page.$$eval(".session-item", (items) => items.map((b) => ({
-    id: b.dataset.id,
-    name: b.querySelector(".session-name").textContent,
-    agent: b.querySelector(".session-agent").textContent,
-    tags: [...b.querySelectorAll(".tag")].map((t) => t.textContent),
-    stats: b.querySelector(".session-stats").textContent,
-    current: b.getAttribute("aria-current") === "true",
-  })));
-}
-
-/** What the database holds, read through a second connection from the page. */
-function stored(page, db) {
-  return page.evaluate(async (db) => {
-    const { default: init, SessionStore } = await import("/pkg/idb_session_store.js");
-    await init();
-    const store = await SessionStore.open(db);
-    try {
-      const list = await store.list();
-      const sessions = {};
-      for (const meta of list) sessions[meta.id] = await store.resume(meta.id);
-      return { list, sessions };
-    } finally {
-      store.close();
-    }
-  }, db);
-}
-
-/** The messages and totals the echo agent gives for `texts`, computed independently of the page. */
-function expectedConversation(texts) {
-  let state = null;
-  const messages = [];
-  for (const text of texts) {
-    const turn = echoTurn(text, state);
-    messages.push(...turn.messages);
-    state = turn.state;
-  }
-  return { messages, state, turns: countTurns(messages), tokens: sumTokens(messages) };
-}
+const openPlayground = (viewport) => open(site, { viewport });
 
 test("create a session and grow it turn by turn with the echo agent", async () => {
   const { page, db, done } = await openPlayground();
@@ -150,6 +52,8 @@ test("create a session and grow it turn by turn with the echo agent", async () =
   assert.equal(item.stats, `3 turns · ${want.tokens} tokens · just now`);
   assert.match(await page.textContent("#session-meta"), new RegExp(`code-agent · 3 turns · ${want.tokens} tokens`));
   assert.equal(await page.inputValue("#composer textarea"), "", "the composer is cleared after sending");
+  assert.ok(await page.isEnabled("#composer button[type=submit]"), "Send is enabled once the reply is in");
+  assert.equal(await liveRedraws(page), 0, "the page's own writes are drawn once, by their action");
 
   const db1 = await stored(page, db);
   assert.equal(db1.list.length, 1);
@@ -333,21 +237,25 @@ test("a store error is shown with its code and message, and the page stays usabl
   await page.click("#error-dismiss");
   assert.ok(await page.isHidden("#error"));
 
-  // NOT_FOUND: the session was deleted from another tab, then tagged here.
+  // NOT_FOUND: another connection (as another tab would) deletes the session just as this page
+  // tags it, before the page has heard of the delete; then the delete is heard and drawn.
   await page.click("#rename-cancel");
   const [{ id }] = await shownList(page);
-  const other = await page.context().newPage();
-  await other.goto(`${site.base}/www/?db=${db}#${id}`);
-  await ready(other);
-  await other.click("#delete");
-  await other.click("#delete-yes");
-  await idle(other);
-  await other.close();
   await page.fill("#tag-form [name=tags]", "late");
-  await page.click("#tag-form button");
+  await page.evaluate(async ({ db, id }) => {
+    const { default: init, SessionStore } = await import("/pkg/idb_session_store.js");
+    await init();
+    const other = await SessionStore.open(db);
+    await other.delete(id);
+    document.querySelector("#tag-form").requestSubmit(); // before the delete's change arrives
+    other.close();
+  }, { db, id });
   await idle(page);
   assert.equal(await page.textContent("#error-code"), "NOT_FOUND");
   assert.match(await page.textContent("#error-message"), new RegExp(`^Tag failed: session "${id}" not found`));
+  await page.waitForSelector("#empty:not([hidden])");
+  assert.deepEqual(await shownList(page), []);
+  assert.ok(await page.isVisible("#error"), "the live update leaves the banner up");
 
   // A later action that succeeds clears the banner.
   await createSession(page, { name: "after the error" });

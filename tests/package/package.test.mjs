@@ -170,6 +170,8 @@ test("the compiled TypeScript example runs in the browser", async () => {
   const log = await runPage("/plain/example.html");
   assert.deepEqual(log, [
     "turns=2 tokens=13",
+    'streamed: "echo: ho" -> "echo: how are yo" -> "echo: how are you?"',
+    'stored: 4 messages, last={"role":"assistant","content":"echo: how are you?","tokens":5}, turns=2 tokens=13',
     "branch=demo (fork)",
     "after undo: hello | echo: hello (turns=1)",
     "latest=demo",
