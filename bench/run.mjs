@@ -83,9 +83,9 @@ for (let round = 0; round <= ROUNDS; round++) {
     const r = await run(([count]) => window.bench.portable("ours", count), [SIZES.exported]);
     const mb = (bytes) => bytes / (1 << 20);
     put(`8a. export ${SIZES.exported} sessions x 50 messages (ms)`, "ours", r.exportMs);
-    put("8b. export: peak JS heap above start (MB)", "ours", mb(r.exportPeak));
+    put("8b. export: peak live JS heap above start (MB)", "ours", mb(r.exportPeak));
     put(`8c. import that file (${(mb(r.bytes)).toFixed(0)} MB) into an empty database (ms)`, "ours", r.importMs);
-    put("8d. import: peak JS heap above start (MB)", "ours", mb(r.importPeak));
+    put("8d. import: peak live JS heap above start (MB)", "ours", mb(r.importPeak));
   }
   for (const store of order) {
     const cold = await openPage(site, `/bench/cold.html?store=${encodeURIComponent(store.replace(/#.*/, ""))}`);
