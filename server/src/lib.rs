@@ -20,3 +20,4 @@
 
 pub mod http;
 pub mod sql;
+pub mod sync;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use session_server::http::{self, Config, DEFAULT_MAX_BODY_BYTES};
@@ -31,6 +32,10 @@ enum Command {
         /// Browser origin allowed to call the API (CORS), e.g. https://app.example.com; repeatable.
         #[arg(long = "allow-origin", value_name = "ORIGIN")]
         allow_origins: Vec<String>,
+        /// Days a change is kept for devices to sync from; a device away longer gets every
+        /// session again (0: a change is pruned by the next push).
+        #[arg(long, default_value_t = 30)]
+        keep_changes_days: u64,
     },
     /// Mint or revoke API tokens.
     Token {
@@ -107,8 +112,10 @@ async fn run(command: Command) -> Result<(), String> {
             database,
             max_body_bytes,
             allow_origins,
+            keep_changes_days,
         } => {
-            let store = database.open().await?;
+            let horizon = Duration::from_secs(keep_changes_days * 24 * 3600);
+            let store = database.open().await?.keep_changes(horizon);
             let backend = store.backend().name();
             let config = Config {
                 max_body_bytes,

@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod portable;
 mod routes;
+mod sync;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, Uri};
@@ -62,6 +63,9 @@ pub fn router(store: SqlSessionManager, config: &Config) -> Result<Router> {
         .route("/v1/sessions/{id}/replace_last", post(routes::replace_last))
         .route("/v1/import", post(portable::import))
         .route("/v1/export", get(portable::export))
+        .route("/v1/sync/push", post(sync::push))
+        .route("/v1/sync/pull", get(sync::pull))
+        .route("/v1/sync/sessions/{id}", get(sync::session))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -4,7 +4,10 @@
 //! One query layer serves both backends (sqlx's `Any` driver, `$N` placeholders, portable SQL);
 //! the only differences are the migrations' column types and how a transaction begins.
 
+mod log;
 mod owner;
+mod pull;
+mod push;
 mod reads;
 mod rows;
 mod tokens;
@@ -21,7 +24,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use owner::OwnerSessions;
+pub use pull::MAX_PULL;
 pub use tokens::check_owner;
+
+/// How long the change log keeps a change by default: 30 days.
+pub const DEFAULT_KEEP_CHANGES: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// How long a call waits for a database connection before it fails with `UNAVAILABLE` (503).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -88,6 +95,8 @@ pub struct SqlSessionManager {
     reader: AnyPool,
     /// Each owner's listeners in this process (see `OwnerSessions::watch`).
     watchers: Arc<Mutex<HashMap<String, Arc<Watchers>>>>,
+    /// How long the change log keeps a change for devices to pull.
+    keep_changes: Duration,
 }
 
 impl SqlSessionManager {
@@ -104,6 +113,7 @@ impl SqlSessionManager {
                     writer: pool.clone(),
                     reader: pool,
                     watchers: Arc::default(),
+                    keep_changes: DEFAULT_KEEP_CHANGES,
                 }
             }
             Backend::Sqlite => {
@@ -116,11 +126,20 @@ impl SqlSessionManager {
                     writer,
                     reader,
                     watchers: Arc::default(),
+                    keep_changes: DEFAULT_KEEP_CHANGES,
                 }
             }
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Keeps each change in the log for devices to pull for `horizon` (30 days by default): a
+    /// device that has not synced for longer gets every session again, whole (a reset), and
+    /// keeps only those, so a deletion still reaches it.
+    pub fn keep_changes(mut self, horizon: Duration) -> Self {
+        self.keep_changes = horizon;
+        self
     }
 
     /// Which backend this is.

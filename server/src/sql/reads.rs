@@ -50,7 +50,7 @@ impl OwnerSessions {
             .map_err(op)?
             .ok_or_else(|| Error::NotFound { id: id.to_owned() })?;
         let stored = Stored::read(&row)?;
-        let state: String = row.try_get(7).map_err(op)?;
+        let state: String = row.try_get(8).map_err(op)?;
         let messages = rows::read_messages(&mut tx, &self.owner, id).await?;
         tx.rollback().await.map_err(op)?;
         if messages.len() as i64 != stored.message_count {

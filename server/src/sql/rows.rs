@@ -12,7 +12,7 @@ use super::db_error;
 /// The columns of `sessions` that make up a session's metadata, in the order [`Stored::read`]
 /// reads them.
 pub(crate) const META_COLUMNS: &str =
-    "id, created_at, updated_at, turn_count, total_tokens, message_count, labels";
+    "id, created_at, updated_at, turn_count, total_tokens, message_count, labels, seq";
 
 /// Messages written per INSERT statement (two parameters each, well under both backends' limits).
 const BATCH: usize = 500;
@@ -26,11 +26,13 @@ struct Labels {
     agent_name: String,
 }
 
-/// A stored session's metadata with the number of messages it has.
+/// A stored session's metadata with the number of messages it has and its version (the seq of
+/// its last write).
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
     pub meta: SessionMetadata,
     pub message_count: i64,
+    pub version: i64,
 }
 
 impl Stored {
@@ -58,6 +60,7 @@ impl Stored {
                 id,
             },
             message_count: row.try_get(5).map_err(get)?,
+            version: row.try_get(7).map_err(get)?,
         })
     }
 

@@ -5,6 +5,7 @@ use idb_session_store::rules::{self, Clock};
 use idb_session_store::{Change, Error, Result, Session, SessionMetadata, Watchers};
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
+use super::log::Logged;
 use super::rows::{self, Stored, META_COLUMNS};
 use super::{db_error, OwnerSessions};
 
@@ -12,7 +13,7 @@ use super::{db_error, OwnerSessions};
 pub(super) type Statement<'q> = sqlx::query::Query<'q, Any, <Any as sqlx::Database>::Arguments>;
 
 /// An open write transaction of one owner, holding its clock row.
-pub(super) struct Write<'a> {
+pub(crate) struct Write<'a> {
     pub tx: Transaction<'static, Any>,
     pub owner: &'a str,
     clock: Clock,
@@ -21,6 +22,8 @@ pub(super) struct Write<'a> {
     /// Who hears of this write once it committed, and what it changed (kept only if someone does).
     watchers: &'a Watchers,
     changes: Vec<Change>,
+    /// The device and operation number of the pushed operation this write applies, if any.
+    pub origin: Option<(String, i64)>,
 }
 
 impl OwnerSessions {
@@ -54,6 +57,7 @@ impl OwnerSessions {
             op,
             watchers: &self.watchers,
             changes: Vec::new(),
+            origin: None,
         })
     }
 }
@@ -108,11 +112,13 @@ impl Write<'_> {
             .transpose()
     }
 
-    /// Stamps `stored` as written now and writes its metadata back (and `state`, if given).
+    /// Stamps `stored` as written now, writes its metadata back (and `state`, if given), and
+    /// logs what the write did.
     pub(super) async fn update(
         &mut self,
         stored: &mut Stored,
         state: Option<String>,
+        logged: Logged<'_>,
     ) -> Result<()> {
         let stamp = self.stamp().await?;
         stored.meta.updated_at = stamp.ms;
@@ -133,8 +139,44 @@ impl Write<'_> {
             .bind(stored.labels())
             .bind(state);
         self.exec(query).await?;
+        let seq = stamp.seq as i64;
+        self.log(&stored.meta, Some(stored.version), seq, stamp.ms, logged)
+            .await?;
+        stored.version = seq;
         self.changed(|| Change::Saved(stored.meta.clone()));
         Ok(())
+    }
+
+    /// Deletes session `id` (its row and messages) and logs it; `false` if there was none.
+    pub(super) async fn delete(&mut self, id: &str) -> Result<bool> {
+        let Some(prev) = self.remove_row(id).await? else {
+            return Ok(false);
+        };
+        self.delete_messages(id, 0).await?;
+        let stamp = self.stamp().await?;
+        let gone = SessionMetadata::new(id, "");
+        self.log(
+            &gone,
+            Some(prev),
+            stamp.seq as i64,
+            stamp.ms,
+            Logged::Delete,
+        )
+        .await?;
+        self.changed(|| Change::Deleted { id: id.to_owned() });
+        Ok(true)
+    }
+
+    /// Deletes the `sessions` row of `id`, returning its version if there was one.
+    async fn remove_row(&mut self, id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("DELETE FROM sessions WHERE owner = $1 AND id = $2 RETURNING seq")
+            .bind(self.owner)
+            .bind(id.as_bytes())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(|e| self.fail(e))?;
+        row.map(|row| row.try_get(0).map_err(|e| self.fail(e)))
+            .transpose()
     }
 
     /// Deletes the messages of `id` from position `from` on.
@@ -158,13 +200,11 @@ impl Write<'_> {
         }
         let id = meta.id.as_str();
         self.delete_messages(id, 0).await?;
-        let query = sqlx::query("DELETE FROM sessions WHERE owner = $1 AND id = $2")
-            .bind(self.owner)
-            .bind(id.as_bytes());
-        self.exec(query).await?;
+        let prev = self.remove_row(id).await?;
         let stored = Stored {
             meta: meta.clone(),
             message_count: session.messages.len() as i64,
+            version: stamp.seq as i64,
         };
         let query = sqlx::query(
             "INSERT INTO sessions (owner, id, seq, created_at, updated_at, turn_count, \
@@ -183,6 +223,8 @@ impl Write<'_> {
         .bind(rows::to_text(&session.state));
         self.exec(query).await?;
         rows::insert_messages(&mut self.tx, self.owner, id, 0, &session.messages).await?;
+        self.log(&meta, prev, stamp.seq as i64, stamp.ms, Logged::Put)
+            .await?;
         self.changed(|| Change::Saved(meta.clone()));
         Ok(meta)
     }

@@ -11,6 +11,7 @@ use idb_session_store::{Change, Error, Result, Session, SessionMetadata};
 use serde_json::Value;
 use sqlx::Row;
 
+use super::log::Logged;
 use super::rows;
 use super::{db_error, OwnerSessions};
 use idb_session_store::TurnOptions;
@@ -31,18 +32,9 @@ impl OwnerSessions {
         let mut w = self
             .begin_write(format!("deleting session \"{id}\""))
             .await?;
-        let deleted = w
-            .exec(
-                sqlx::query("DELETE FROM sessions WHERE owner = $1 AND id = $2")
-                    .bind(w.owner)
-                    .bind(id.as_bytes()),
-            )
-            .await?;
-        if deleted == 0 {
+        if !w.delete(id).await? {
             return Err(Error::NotFound { id: id.to_owned() });
         }
-        w.delete_messages(id, 0).await?;
-        w.changed(|| Change::Deleted { id: id.to_owned() });
         w.commit().await
     }
 
@@ -89,6 +81,8 @@ impl OwnerSessions {
                 .bind(copy.meta.id.as_bytes()),
         )
         .await?;
+        let seq = stamp.seq as i64;
+        w.log(&copy.meta, None, seq, stamp.ms, Logged::Put).await?;
         w.changed(|| Change::Saved(copy.meta.clone()));
         w.commit().await?;
         Ok(copy.meta)
@@ -104,7 +98,12 @@ impl OwnerSessions {
         w.delete_messages(id, kept).await?;
         stored.message_count = kept;
         stored.meta.turn_count = kept as u32;
-        w.update(&mut stored, None).await?;
+        let cut = Logged::Patch {
+            cut: kept,
+            messages: &[],
+            state: None,
+        };
+        w.update(&mut stored, None, cut).await?;
         let messages = rows::read_messages(&mut w.tx, w.owner, id).await?;
         let state: String = w
             .fetch_state(id)
@@ -126,7 +125,7 @@ impl OwnerSessions {
             .await?;
         let mut stored = w.load(id).await?;
         rules::merge_tags(&mut stored.meta.tags, tags);
-        w.update(&mut stored, None).await?;
+        w.update(&mut stored, None, Logged::Meta).await?;
         w.commit().await
     }
 
@@ -138,7 +137,7 @@ impl OwnerSessions {
             .await?;
         let mut stored = w.load(id).await?;
         stored.meta.name = Some(new_name);
-        w.update(&mut stored, None).await?;
+        w.update(&mut stored, None, Logged::Meta).await?;
         w.commit().await
     }
 
@@ -158,9 +157,15 @@ impl OwnerSessions {
         rules::check_messages(&messages, id)?;
         let state = checked_state(options.state.as_ref(), id)?;
         rules::count_turn(&mut stored.meta, options.tokens)?;
-        rows::insert_messages(&mut w.tx, w.owner, id, stored.message_count, &messages).await?;
+        let cut = stored.message_count;
+        rows::insert_messages(&mut w.tx, w.owner, id, cut, &messages).await?;
         stored.message_count += messages.len() as i64;
-        w.update(&mut stored, state).await?;
+        let patch = Logged::Patch {
+            cut,
+            messages: &messages,
+            state: options.state.as_ref(),
+        };
+        w.update(&mut stored, state, patch).await?;
         w.commit().await?;
         Ok(stored.meta)
     }
@@ -194,7 +199,12 @@ impl OwnerSessions {
                 .bind(rows::to_text(&message)),
         )
         .await?;
-        w.update(&mut stored, state).await?;
+        let patch = Logged::Patch {
+            cut: last,
+            messages: std::slice::from_ref(&message),
+            state: options.state.as_ref(),
+        };
+        w.update(&mut stored, state, patch).await?;
         w.commit().await?;
         Ok(stored.meta)
     }

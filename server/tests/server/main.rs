@@ -33,6 +33,7 @@ mod http_restart;
 mod http_routes;
 mod server;
 mod sql_store;
+mod sync;
 
 /// The SQL stores against the conformance suite: every case, on each backend, on a fresh database.
 macro_rules! sql_conformance {
