@@ -1,10 +1,11 @@
 //! Live changes across connections: a connection tells its own watchers what each of its writes
 //! changed as soon as it committed, and posts the same on a `BroadcastChannel` named after the
 //! database, which every other connection to it (another handle, tab or worker of the origin)
-//! hears and tells its watchers. A post leaves [`POST_DELAY_MS`] after the first write it carries,
-//! with every write committed meanwhile: a post costs about as much as a tenth of a small write
-//! (a structured clone and a message between processes), which a store nobody watches would
-//! otherwise pay on every write.
+//! hears and tells its watchers. A write after a quiet [`POST_DELAY_MS`] is posted at once, so a
+//! tab or worker that ends right after a lone write is still heard; the writes of a busy stretch
+//! are posted together every [`POST_DELAY_MS`]: a post costs about as much as a tenth of a small
+//! write (a structured clone and a message between processes), which a store nobody watches
+//! would otherwise pay on every write of a burst.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,7 +27,7 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-/// How long a write's changes wait for others to share their post: a frame.
+/// How long after a post the next one waits, gathering the writes committed meanwhile: a frame.
 const POST_DELAY_MS: i32 = 16;
 
 /// A connection's watchers and its end of the database's channel.
@@ -41,29 +42,36 @@ pub(crate) struct Changes {
 struct Channel {
     outbox: Rc<Outbox>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    post: Closure<dyn FnMut()>,
+    _post: Closure<dyn FnMut()>,
 }
 
 /// Each write's changes, waiting for the next post.
 struct Outbox {
     channel: BroadcastChannel,
     writes: RefCell<Vec<Vec<Change>>>,
-    /// The timer of the next post, while one is due.
+    /// The timer ending the wait after a post, while one runs: writes meanwhile only queue.
     timer: RefCell<Option<JsValue>>,
+    /// The handler of that timer, [`Outbox::post`] itself.
+    tick: RefCell<Option<Function>>,
 }
 
 impl Outbox {
-    /// Posts every write waiting, as one message: an array of each write's changes.
+    /// Posts every write waiting, as one message (an array of each write's changes), and waits
+    /// [`POST_DELAY_MS`] before the next post; with nothing waiting, the wait ends.
     fn post(&self) {
         self.timer.take();
         let writes = self.writes.take();
-        if !writes.is_empty() {
-            let message: Array = writes
-                .iter()
-                .map(|changes| JsValue::from(to_js(changes)))
-                .collect();
-            // A failed post (a closed channel) loses only the report, never the write.
-            let _ = self.channel.post_message(&message);
+        if writes.is_empty() {
+            return;
+        }
+        let message: Array = writes
+            .iter()
+            .map(|changes| JsValue::from(to_js(changes)))
+            .collect();
+        // A failed post (a closed channel) loses only the report, never the write.
+        let _ = self.channel.post_message(&message);
+        if let Some(tick) = self.tick.borrow().as_ref() {
+            *self.timer.borrow_mut() = Some(set_timeout(tick, POST_DELAY_MS));
         }
     }
 }
@@ -87,12 +95,15 @@ impl Changes {
                     channel,
                     writes: RefCell::default(),
                     timer: RefCell::default(),
+                    tick: RefCell::default(),
                 });
                 let posting = outbox.clone();
+                let post = Closure::<dyn FnMut()>::new(move || posting.post());
+                *outbox.tick.borrow_mut() = Some(post.as_ref().unchecked_ref::<Function>().clone());
                 Channel {
                     outbox,
                     _on_message: on_message,
-                    post: Closure::<dyn FnMut()>::new(move || posting.post()),
+                    _post: post,
                 }
             });
         Changes { watchers, channel }
@@ -105,11 +116,11 @@ impl Changes {
             return;
         }
         self.watchers.notify(changes);
-        if let Some(Channel { outbox, post, .. }) = &self.channel {
+        if let Some(Channel { outbox, .. }) = &self.channel {
             outbox.writes.borrow_mut().push(changes.to_vec());
-            let mut timer = outbox.timer.borrow_mut();
-            if timer.is_none() {
-                *timer = Some(set_timeout(post.as_ref().unchecked_ref(), POST_DELAY_MS));
+            let waiting = outbox.timer.borrow().is_some();
+            if !waiting {
+                outbox.post();
             }
         }
     }
@@ -119,8 +130,9 @@ impl Drop for Changes {
     fn drop(&mut self) {
         if let Some(Channel { outbox, .. }) = &self.channel {
             // What waits is posted now: the timer's handler is about to go.
-            if let Some(timer) = outbox.timer.borrow().as_ref() {
-                clear_timeout(timer);
+            outbox.tick.take();
+            if let Some(timer) = outbox.timer.take() {
+                clear_timeout(&timer);
             }
             outbox.post();
             outbox.channel.set_onmessage(None);
