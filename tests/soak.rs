@@ -490,8 +490,10 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         "append",
         "list_page",
     ] {
+        // The rarest kind is drawn 3% of the time: a third of that is a margin no seed misses
+        // (over 4.5 standard deviations at 1,500 operations).
         assert!(
-            soak.ops.get(op).copied().unwrap_or(0) > ops / 50,
+            ops < 1000 || soak.ops.get(op).copied().unwrap_or(0) > ops / 100,
             "too few {op}: {counts:?}"
         );
     }
