@@ -133,7 +133,8 @@ pub struct Pushed {
     pub outcomes: Vec<Outcome>,
 }
 
-/// `GET /v1/sync/pull?since=&limit=&reset=`: the owner's changes after `since`, in order.
+/// `GET /v1/sync/pull?since=&limit=&reset=&device=`: the owner's changes after `since`, in order
+/// (those `device` pushed left out: it applied them when its push was answered).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pulled {
     /// The changes, oldest first.

@@ -11,8 +11,8 @@ use super::error::ApiError;
 use crate::sql::MAX_PULL;
 use crate::sync::{Pulled, Push, Pushed, Versioned};
 
-/// `GET /v1/sync/pull?since=&limit=&reset=`: `since` defaults to 0, `limit` to the most a pull
-/// answers, `reset` to false.
+/// `GET /v1/sync/pull?since=&limit=&reset=&device=`: `since` defaults to 0, `limit` to the most
+/// a pull answers, `reset` to false; `device`, if given, leaves out what that device pushed.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PullQuery {
@@ -22,6 +22,8 @@ pub(crate) struct PullQuery {
     limit: Option<usize>,
     #[serde(default)]
     reset: bool,
+    #[serde(default)]
+    device: Option<String>,
 }
 
 pub(crate) async fn push(
@@ -40,7 +42,9 @@ pub(crate) async fn pull(
 ) -> Result<Json<Pulled>, ApiError> {
     let Query(q) = query?;
     let limit = q.limit.unwrap_or(MAX_PULL);
-    Ok(Json(s.pull(q.since, limit, q.reset).await?))
+    Ok(Json(
+        s.pull(q.since, limit, q.reset, q.device.as_deref()).await?,
+    ))
 }
 
 pub(crate) async fn session(

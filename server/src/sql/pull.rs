@@ -21,11 +21,20 @@ struct Logged {
     prev: Option<i64>,
     kind: String,
     body: String,
+    /// The device whose pushed operation it was, if any.
+    device: Option<String>,
 }
 
 impl OwnerSessions {
-    /// The changes after `since` (every session, in a reset), at most `limit` of them.
-    pub async fn pull(&self, since: i64, limit: usize, reset: bool) -> Result<Pulled> {
+    /// The changes after `since` (every session, in a reset), at most `limit` of them; those
+    /// pushed by `device` itself are passed over (it applied them when its push was answered).
+    pub async fn pull(
+        &self,
+        since: i64,
+        limit: usize,
+        reset: bool,
+        device: Option<&str>,
+    ) -> Result<Pulled> {
         let limit = limit.clamp(1, MAX_PULL);
         let fail = |e| db_error("pulling changes", e);
         let mut tx = self
@@ -51,7 +60,7 @@ impl OwnerSessions {
             }
             page
         } else {
-            self.changes_after(&mut tx, since, limit).await?
+            self.changes_after(&mut tx, since, limit, device).await?
         };
         tx.rollback().await.map_err(fail)?;
         Ok(pulled)
@@ -105,11 +114,18 @@ impl OwnerSessions {
         })
     }
 
-    /// A page of the log after `since`, a session put within it sent once as it now is.
-    async fn changes_after(&self, tx: &mut Tx, since: i64, limit: usize) -> Result<Pulled> {
+    /// A page of the log after `since`, a session put within it sent once as it now is, the
+    /// changes `device` pushed left out.
+    async fn changes_after(
+        &self,
+        tx: &mut Tx,
+        since: i64,
+        limit: usize,
+        device: Option<&str>,
+    ) -> Result<Pulled> {
         let rows = sqlx::query(
-            "SELECT seq, session_id, prev, kind, body FROM changes WHERE owner = $1 AND seq > $2 \
-             ORDER BY seq LIMIT $3",
+            "SELECT seq, session_id, prev, kind, body, device FROM changes \
+             WHERE owner = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(self.owner.as_str())
         .bind(since)
@@ -128,6 +144,7 @@ impl OwnerSessions {
                     prev: row.try_get(2).map_err(fail)?,
                     kind: row.try_get(3).map_err(fail)?,
                     body: row.try_get(4).map_err(fail)?,
+                    device: row.try_get(5).map_err(fail)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -135,7 +152,8 @@ impl OwnerSessions {
         let mut entries = Vec::with_capacity(logged.len());
         let mut whole: Vec<&str> = Vec::new();
         for change in &logged {
-            if whole.contains(&change.id.as_str()) {
+            let own = device.is_some() && change.device.as_deref() == device;
+            if whole.contains(&change.id.as_str()) || own {
                 continue;
             }
             let put_later = logged.iter().any(|l| l.id == change.id && l.kind == "put");

@@ -62,7 +62,7 @@ fn version(outcome: &Outcome) -> i64 {
 async fn replay(s: &OwnerSessions, have: &mut HashMap<String, (i64, Session)>, since: i64) -> i64 {
     let mut cursor = since;
     loop {
-        let page = s.pull(cursor, 7, false).await.unwrap();
+        let page = s.pull(cursor, 7, false, None).await.unwrap();
         assert!(!page.reset, "no reset expected");
         for entry in page.entries {
             match entry {
@@ -188,7 +188,7 @@ async fn every_write_reaches_the_log_and_replays_to_the_server_state(backend: Ba
     assert_eq!(replay(&s, &mut fresh, 0).await, end);
     assert_eq!(sessions(&fresh), server_state(&s).await);
     // Nothing new: one small answer, the same cursor.
-    let nothing = s.pull(end, 500, false).await.unwrap();
+    let nothing = s.pull(end, 500, false, None).await.unwrap();
     assert!(nothing.entries.is_empty() && !nothing.more);
     assert_eq!(nothing.cursor, end);
 }
@@ -250,7 +250,7 @@ async fn pushes_apply_on_their_version_and_merge_tags_and_names(backend: Backend
     assert_eq!(back.metadata.name.as_deref(), Some("by the laptop"));
     // A put on an old version conflicts; on the current one it replaces; a new id with a known
     // id's session conflicts too.
-    let current = s.pull(0, 500, false).await.unwrap().cursor;
+    let current = s.pull(0, 500, false, None).await.unwrap().cursor;
     let mut whole = back.clone();
     whole.messages.push(json!("whole"));
     let outcomes = s
@@ -309,6 +309,14 @@ async fn a_retried_push_applies_nothing_twice(backend: Backend) {
         [json!("once"), json!("and once")],
         "each appended message is there once"
     );
+    // The device that pushed pulls past its own changes: its cursor moves, nothing is sent.
+    let all = s.pull(0, 500, false, None).await.unwrap();
+    let own = s.pull(0, 500, false, Some("d")).await.unwrap();
+    assert!(!all.entries.is_empty());
+    assert!(own.entries.is_empty(), "{:?}", own.entries);
+    assert_eq!(own.cursor, all.cursor);
+    let other = s.pull(0, 500, false, Some("e")).await.unwrap();
+    assert_eq!(other.entries.len(), all.entries.len());
     // Acknowledged outcomes are forgotten; an operation older than the last is then refused.
     s.push(push("d", 3, vec![])).await.unwrap();
     assert_code(s.push(turn).await, "INVALID_INPUT");
@@ -367,7 +375,7 @@ async fn nothing_deleted_comes_back(backend: Backend) {
         ]
     );
     assert_code(s.resume(&x.metadata.id).await, "NOT_FOUND");
-    let pulled = s.pull(0, 500, false).await.unwrap();
+    let pulled = s.pull(0, 500, false, None).await.unwrap();
     let id = x.metadata.id.clone();
     assert!(
         pulled
@@ -399,7 +407,7 @@ async fn a_cursor_older_than_the_log_gets_every_session_anew(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     // The next push prunes every change older than now (the horizon is zero).
     s.push(push("d", 10, vec![])).await.unwrap();
-    let first = s.pull(0, 4, false).await.unwrap();
+    let first = s.pull(0, 4, false, None).await.unwrap();
     assert!(first.reset, "a cursor before the pruned changes resets");
     let mut seen: Vec<SessionMetadata> = Vec::new();
     let mut page = first;
@@ -413,7 +421,7 @@ async fn a_cursor_older_than_the_log_gets_every_session_anew(backend: Backend) {
         if !page.more {
             break;
         }
-        page = s.pull(page.cursor, 4, true).await.unwrap();
+        page = s.pull(page.cursor, 4, true, None).await.unwrap();
     }
     let mut ids: Vec<String> = seen.iter().map(|m| m.id.clone()).collect();
     ids.sort();
@@ -424,7 +432,7 @@ async fn a_cursor_older_than_the_log_gets_every_session_anew(backend: Backend) {
         "every session there is, and not the deleted one"
     );
     // After the reset, pulls go on from its cursor.
-    let after = s.pull(page.cursor, 500, false).await.unwrap();
+    let after = s.pull(page.cursor, 500, false, None).await.unwrap();
     assert!(!after.reset && after.entries.is_empty());
 }
 
