@@ -7,6 +7,7 @@
 mod args;
 mod portable;
 mod results;
+mod sync;
 
 use std::rc::Rc;
 

@@ -17,7 +17,7 @@ mod watch;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]
-pub use idb::IndexedDbSessionManager;
+pub use idb::{IndexedDbSessionManager, SyncReport, Syncing, DEFAULT_SYNC_INTERVAL_MS};
 #[cfg(target_arch = "wasm32")]
 pub use js::SessionStore;
 pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};

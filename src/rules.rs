@@ -225,6 +225,15 @@ pub fn fork_name(original: Option<&str>, requested: Option<String>) -> Option<St
     requested.or_else(|| original.map(|name| format!("{name} (fork)")))
 }
 
+/// The name of the copy a sync keeps of this device's version of a session both this device and
+/// another changed: `"<original> (conflict)"`, or `"(conflict)"` for a session without a name.
+pub fn conflict_name(original: Option<&str>) -> String {
+    match original {
+        Some(name) => format!("{name} (conflict)"),
+        None => "(conflict)".to_owned(),
+    }
+}
+
 /// A store-wide write clock. `updated_at` never goes backwards (a clock set back keeps the last
 /// value until real time catches up) and `seq` orders writes made within the same millisecond.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

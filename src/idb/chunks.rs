@@ -167,6 +167,24 @@ pub(crate) fn cut(id: &str, text: &JsValue, keep: u64) -> Result<Option<JsValue>
     }
 }
 
+/// The chunk text `text` without its first `skip` messages (the messages from `skip` on). The
+/// whole text is copied into wasm: what it returns is about to be sent anyway.
+pub(crate) fn skip(id: &str, text: &JsValue, skip: u64) -> Result<JsValue> {
+    if skip == 0 {
+        return Ok(text.clone());
+    }
+    let text = text
+        .as_string()
+        .ok_or_else(|| damaged(id, "a chunk is not text"))?;
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    match cut_array(&text, skip).map_err(|e| damaged(id, e))? {
+        // `end` is at the comma after the last message skipped.
+        Cut::At(end) => Ok(JsValue::from_str(&format!("[{}", &text[end + 1..]))),
+        Cut::Whole => Ok("[]".into()),
+        Cut::NeedMore => Err(damaged(id, "a chunk is not a terminated JSON array")),
+    }
+}
+
 /// The JSON array text `array` (as stored: `[...]`, no spaces) with the JSON texts `items`
 /// appended, built from JS strings without copying them into wasm.
 fn extend(id: &str, array: &JsValue, items: &[JsValue]) -> Result<JsValue> {

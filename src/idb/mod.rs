@@ -15,6 +15,7 @@ mod record;
 mod requests;
 mod schema;
 mod stored;
+mod sync;
 mod transaction;
 
 use std::cell::RefCell;
@@ -34,6 +35,8 @@ use self::requests::{dom_error, open_database};
 pub(crate) use self::schema::WRITE_CHUNK;
 use self::stored::message_texts;
 pub(crate) use self::stored::{check_count, EncodedOptions, EncodedSession, StoredSession};
+use self::sync::Wrote;
+pub use self::sync::{SyncReport, Syncing, DEFAULT_SYNC_INTERVAL_MS};
 use crate::error::{Error, Result};
 use crate::js_value::{metadata_from_js, Shape};
 use crate::manager::{BoxFuture, SessionManager};
@@ -206,7 +209,15 @@ impl SessionManager for IndexedDbSessionManager {
             rules::check_id(&id)?;
             rules::check_tags(&tags, &id)?;
             let doing = format!("tagging session \"{id}\"");
-            let merge = |meta: &mut SessionMetadata| rules::merge_tags(&mut meta.tags, tags);
+            let merge = |meta: &mut SessionMetadata| {
+                let added: Vec<String> = tags
+                    .iter()
+                    .filter(|t| !meta.tags.contains(t))
+                    .cloned()
+                    .collect();
+                rules::merge_tags(&mut meta.tags, tags);
+                Wrote::Tagged(added)
+            };
             self.update_metadata(&id, doing, merge).await
         })
     }
@@ -217,7 +228,10 @@ impl SessionManager for IndexedDbSessionManager {
             rules::check_id(&id)?;
             rules::check_name(&new_name, &id)?;
             let doing = format!("renaming session \"{id}\"");
-            let rename = |meta: &mut SessionMetadata| meta.name = Some(new_name);
+            let rename = |meta: &mut SessionMetadata| {
+                meta.name = Some(new_name);
+                Wrote::Renamed
+            };
             self.update_metadata(&id, doing, rename).await
         })
     }

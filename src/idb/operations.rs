@@ -6,8 +6,9 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use super::chunks::{self, LastChunk};
-use super::schema::{ALL, SESSIONS};
+use super::schema::{ALL, SESSIONS, SYNCING};
 use super::stored::{EncodedOptions, EncodedSession, StoredSession};
+use super::sync::{Dirty, Wrote};
 use super::transaction::SessionTx;
 use super::IndexedDbSessionManager;
 use crate::error::{Error, Result};
@@ -128,7 +129,12 @@ impl IndexedDbSessionManager {
         let texts = kept.iter().map(|c| c.text.clone()).collect();
         let mut meta = record.metadata;
         meta.turn_count = keep as u32;
-        let record = tx.finish(meta, keep, LastChunk::Known(kept.pop())).await?;
+        let dirty = match keep < record.message_count {
+            true => record.dirty.after(Wrote::Cut { at: keep }),
+            false => record.dirty,
+        };
+        let last = LastChunk::Known(kept.pop());
+        let record = tx.finish(meta, keep, last, dirty).await?;
         Ok(StoredSession {
             metadata: record.metadata,
             message_count: keep,
@@ -158,10 +164,10 @@ impl IndexedDbSessionManager {
             tx.put_state(id, state)?;
         }
         let count = count + texts.len() as u64;
-        Ok(tx
-            .finish(meta, count, LastChunk::Known(last))
-            .await?
-            .metadata)
+        let state = options.state.is_some();
+        let dirty = record.dirty.after(Wrote::Appended { state });
+        let last = LastChunk::Known(last);
+        Ok(tx.finish(meta, count, last, dirty).await?.metadata)
     }
 
     /// Replaces the last message of session `id` by the JSON text `text`, counts the tokens and
@@ -185,20 +191,30 @@ impl IndexedDbSessionManager {
         if let Some(state) = &options.state {
             tx.put_state(id, state)?;
         }
-        Ok(tx
-            .finish(meta, count, LastChunk::Known(Some(last)))
-            .await?
-            .metadata)
+        let state = options.state.is_some();
+        let dirty = record.dirty.after(Wrote::Replaced {
+            at: count - 1,
+            state,
+        });
+        let last = LastChunk::Known(Some(last));
+        Ok(tx.finish(meta, count, last, dirty).await?.metadata)
     }
 
     /// Deletes session `id` and all its data.
     pub(crate) async fn delete_session(&self, id: &str) -> Result<()> {
         rules::check_id(id)?;
-        let mut tx = SessionTx::write(&self.inner, ALL, format!("deleting session \"{id}\""))?;
-        if !tx.exists(id)?.await? {
+        let doing = format!("deleting session \"{id}\"");
+        let mut tx = SessionTx::write(&self.inner, SYNCING, doing)?;
+        let (exists, synced) = (tx.exists(id)?, tx.synced(id)?);
+        if !exists.await? {
             return Err(Error::not_found(id));
         }
         tx.delete_session(id)?;
+        // The server has it: the next sync deletes it there too.
+        if let Some(synced) = synced.await? {
+            tx.forget_synced(id)?;
+            tx.put_deletion(id, synced)?;
+        }
         tx.commit().await
     }
 
@@ -215,20 +231,23 @@ impl IndexedDbSessionManager {
         let mut meta = record.metadata;
         meta.id = uuid::Uuid::new_v4().to_string();
         meta.name = rules::fork_name(meta.name.as_deref(), new_name);
-        meta.created_at = 0; // stamped now, like updated_at
-                             // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
-        let last = tx.put_chunks(&meta.id, chunks.await?)?;
+        // Stamped now, like updated_at.
+        meta.created_at = 0;
+        // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
+        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks.await?)?);
         tx.put_state(&meta.id, &state.await?)?;
-        let copy = tx.finish(meta, record.message_count, LastChunk::Known(last));
+        let dirty = Dirty::default().after(Wrote::Whole);
+        let copy = tx.finish(meta, record.message_count, last, dirty);
         Ok(copy.await?.metadata)
     }
 
-    /// Applies `change` to the metadata of session `id`, as a write of its own.
+    /// Applies `change` to the metadata of session `id`, as a write of its own; `change` says
+    /// what it did.
     pub(crate) async fn update_metadata(
         &self,
         id: &str,
         doing: String,
-        change: impl FnOnce(&mut SessionMetadata),
+        change: impl FnOnce(&mut SessionMetadata) -> Wrote,
     ) -> Result<()> {
         let tx = SessionTx::write(&self.inner, &[SESSIONS], doing)?;
         let record = tx.record(id)?.await?;
@@ -244,8 +263,8 @@ impl IndexedDbSessionManager {
             None => LastChunk::Unknown,
         };
         let mut meta = record.metadata;
-        change(&mut meta);
-        tx.finish(meta, record.message_count, last).await?;
+        let dirty = record.dirty.after(change(&mut meta));
+        tx.finish(meta, record.message_count, last, dirty).await?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 use js_sys::Object;
 use wasm_bindgen::JsValue;
 
+use super::sync::Dirty;
 use crate::error::{Error, Result};
 use crate::js_value::{describe, get, metadata_from_js, metadata_to_js, set, whole, Shape};
 use crate::model::SessionMetadata;
@@ -18,15 +19,18 @@ pub(crate) struct SessionRecord {
     /// Random per write: tells this connection whether the session changed since it wrote it.
     pub rev: f64,
     pub message_count: u64,
+    /// What local writes changed since the last sync.
+    pub dirty: Dirty,
 }
 
 impl SessionRecord {
-    pub fn new(metadata: SessionMetadata, seq: u64, message_count: u64) -> Self {
+    pub fn new(metadata: SessionMetadata, seq: u64, message_count: u64, dirty: Dirty) -> Self {
         SessionRecord {
             metadata,
             seq,
             rev: js_sys::Math::random(),
             message_count,
+            dirty,
         }
     }
 
@@ -44,6 +48,9 @@ impl SessionRecord {
             "messageCount",
             &JsValue::from_f64(self.message_count as f64),
         );
+        if !self.dirty.is_clean() {
+            set(&record, "dirty", &self.dirty.to_js());
+        }
         record.into()
     }
 
@@ -67,6 +74,7 @@ impl SessionRecord {
             seq: number("seq")?,
             rev,
             message_count: number("messageCount")?,
+            dirty: Dirty::from_js(&get(value, "dirty")),
         })
     }
 }

@@ -10,17 +10,30 @@
 //!   A save writes up to [`WRITE_CHUNK`] messages per record; an append tops up the last record
 //!   while it holds fewer than [`TAIL_LEN`], else starts a new one, so it never rewrites history.
 //! - `states`: the agent state as JSON text, key `id`.
-
+//!
+//! Version 2 adds what syncing with a server needs (see `idb/sync/`), and nothing else changes:
+//! - `synced`: per session the server knows, key `id`: `{ base, count }`, the server version this
+//!   database last had of it and how many messages that version held. Written only by a sync.
+//! - `deletions`: sessions deleted here that the server still has, key `id`: the `synced` entry
+//!   each had.
+//! - `sync`: one record, key `"state"`: the device's id, its pull cursor, its next operation
+//!   number and the push in flight (sent, its outcomes not yet applied).
+//! - A `sessions` record may carry `dirty`: what local writes changed since the last sync
+//!   (absent: nothing). Records of version 1 have none, and no `synced` entry: they are pushed
+//!   whole at the first sync.
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
 
 /// The schema version this code writes; opening an older database migrates it.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 pub(crate) const SESSIONS: &str = "sessions";
 pub(crate) const CHUNKS: &str = "chunks";
 pub(crate) const STATES: &str = "states";
+pub(crate) const SYNCED: &str = "synced";
+pub(crate) const DELETIONS: &str = "deletions";
+pub(crate) const SYNC: &str = "sync";
 /// Index of `sessions` on `[metadata.updatedAt, seq]`.
 pub(crate) const UPDATED_AT: &str = "updated_at";
 /// Most messages a save puts in one chunk record. Each IndexedDB request has a fixed cost, so a
@@ -30,8 +43,10 @@ pub(crate) const WRITE_CHUNK: usize = 1024;
 /// chunk after: the text an append rewrites stays this small however long the history grows.
 pub(crate) const TAIL_LEN: usize = 128;
 
-/// Every store, for transactions that touch a whole session.
+/// Every store a session is made of, for transactions that touch a whole session.
 pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES];
+/// A session's stores and the sync bookkeeping: for deletes, and writes a sync makes.
+pub(crate) const SYNCING: &[&str] = &[SESSIONS, CHUNKS, STATES, SYNCED, DELETIONS, SYNC];
 
 /// Runs each migration from `old_version` up to [`VERSION`], inside the upgrade transaction.
 pub(crate) fn upgrade(
@@ -41,6 +56,11 @@ pub(crate) fn upgrade(
 ) -> Result<(), JsValue> {
     if old_version < 1 {
         create_v1(db)?;
+    }
+    if old_version < 2 {
+        for store in [SYNCED, DELETIONS, SYNC] {
+            db.create_object_store(store)?;
+        }
     }
     Ok(())
 }

@@ -22,7 +22,10 @@ use super::Inner;
 use crate::error::{Error, Result};
 use crate::rules::Clock;
 
+mod sync;
 mod write;
+
+pub(crate) use write::Writing;
 
 /// A read-only transaction.
 pub(crate) struct Reading;

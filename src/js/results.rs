@@ -119,7 +119,7 @@ pub(crate) fn js_listener(function: js_sys::Function) -> Listener {
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = reportError)]
-    fn report_error(error: &JsValue);
+    pub(crate) fn report_error(error: &JsValue);
 }
 
 /// The message of a thrown JS value (its `message`, else its debug form).

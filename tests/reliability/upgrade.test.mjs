@@ -1,6 +1,7 @@
 // Schema upgrades: a database written by schema version 1 (the committed fixture) opens with every
-// session unchanged; an old connection steps aside when another tab asks for a newer version;
-// and an open that stays blocked rejects UNAVAILABLE, saying why.
+// session and record unchanged and version 2's sync stores added empty; an old connection steps
+// aside when another tab asks for a newer version; and an open that stays blocked rejects
+// UNAVAILABLE, saying why.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
@@ -40,8 +41,12 @@ test("a schema-version-1 database opens with every session unchanged", async () 
   }, { dbName: uniqueDb("v1"), fixture });
   assert.deepEqual(r.list, fixture.api.list, "list() differs from what version 1 returned");
   assert.deepEqual(r.sessions, fixture.api.sessions, "a session differs from what version 1 returned");
-  const { version, stores } = fixture;
-  assert.deepEqual(r.dumpAfterOpen, { version, stores }, "opening changed the stored records");
+  const empty = { keyPath: null, autoIncrement: false, indexes: [], keys: [], values: [] };
+  assert.deepEqual(
+    r.dumpAfterOpen,
+    { version: 2, stores: { ...fixture.stores, synced: empty, deletions: empty, sync: empty } },
+    "opening changed the stored records, or did not add version 2's stores empty",
+  );
   const ids = fixture.api.list.map((m) => m.id);
   assert.deepEqual(r.order, [ids.at(-1), ...ids.slice(0, -1)]);
   await context.close();
@@ -58,7 +63,7 @@ test("an old connection closes when another tab opens a newer version", async ()
   const upgraded = await run(newTab, async (_lib, raw, dbName) => {
     const started = performance.now();
     let blocked = false;
-    const request = indexedDB.open(dbName, 2);
+    const request = indexedDB.open(dbName, 3);
     request.onblocked = () => (blocked = true);
     const db = await raw.req(request);
     const out = { version: db.version, blocked, ms: performance.now() - started };
@@ -67,7 +72,7 @@ test("an old connection closes when another tab opens a newer version", async ()
     db.close();
     return out;
   }, dbName);
-  assert.equal(upgraded.version, 2);
+  assert.equal(upgraded.version, 3);
   assert.equal(upgraded.blocked, false, "the old tab blocked the upgrade instead of closing");
   assert.equal(upgraded.kept.metadata.name, "n");
   const later = await run(oldTab, async ({ SessionStore }, _raw, dbName) => {
@@ -82,7 +87,7 @@ test("an old connection closes when another tab opens a newer version", async ()
   for (const op of ["list", "resume", "tag"]) {
     assert.match(later[op], /^SessionError CLOSED: .*another tab opened a newer version.*reload/, op);
   }
-  // This code knows version 1 only: a database already at version 2 is refused, saying so.
+  // This code knows up to version 2: a database already at version 3 is refused, saying so.
   assert.match(later.reopen, /^SessionError UNAVAILABLE: .*VersionError/);
   for (const page of [oldTab, newTab]) assert.deepEqual(page.uncaughtErrors, []);
   await context.close();
@@ -97,9 +102,9 @@ async function adapterPath() {
   throw new Error("pkg/snippets/*/src/idb/requests.js not found: run make build");
 }
 
-// The library is at schema version 1, so its own open can never be blocked (blocking needs a
+// The library is at schema version 2, so its own open can never be blocked (blocking needs a
 // connection at a lower version); the path is exercised through the real adapter it opens with,
-// asking for version 2 while another page holds a version-1 connection and ignores versionchange.
+// asking for version 3 while another page holds a version-2 connection and ignores versionchange.
 test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying why", async () => {
   const dbName = uniqueDb("blocked");
   const adapter = await adapterPath();
@@ -109,7 +114,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
     await store.save({ metadata: { id: "kept", name: null, tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
       turnCount: 0, totalTokens: 0 }, messages: [], state: null });
     store.close();
-    window.held = await raw.req(indexedDB.open(dbName, 1)); // no onversionchange: it never steps aside
+    window.held = await raw.req(indexedDB.open(dbName, 2)); // no onversionchange: it never steps aside
   }, dbName);
   const r = await run(opener, async ({ SessionStore }, _raw, { dbName, adapter }) => {
     const { openDatabase } = await import(adapter);
@@ -121,7 +126,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
       upgrades++;
     };
     const started = performance.now();
-    const error = await openDatabase(dbName, 2, upgrade, 1000).then(() => null, (e) => e);
+    const error = await openDatabase(dbName, 3, upgrade, 1000).then(() => null, (e) => e);
     gaveUp = true;
     return { ms: performance.now() - started, name: error?.name, message: error?.message, upgrades };
   }, { dbName, adapter });
@@ -141,7 +146,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
     store.close();
     return { version, kept: kept.metadata.id };
   }, dbName);
-  assert.deepEqual(after, { version: 1, kept: "kept" });
+  assert.deepEqual(after, { version: 2, kept: "kept" });
   for (const page of [holder, opener]) assert.deepEqual(page.uncaughtErrors, []);
   await context.close();
 });

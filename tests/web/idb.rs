@@ -155,7 +155,7 @@ async fn list_reads_metadata_only_and_damage_is_reported() {
 }
 
 #[wasm_bindgen_test]
-async fn the_database_has_the_version_1_layout() {
+async fn the_database_has_the_version_2_layout() {
     let db = TempDb::new("layout");
     db.open().await.close();
     let text = layout(&db.name).await.as_string().unwrap();
@@ -163,8 +163,8 @@ async fn the_database_has_the_version_1_layout() {
     assert_eq!(
         got,
         json!({
-            "version": 1,
-            "stores": ["chunks", "sessions", "states"],
+            "version": 2,
+            "stores": ["chunks", "deletions", "sessions", "states", "sync", "synced"],
             "keyPath": "metadata.id",
             "indexes": ["updated_at"],
             "indexKeyPath": ["metadata.updatedAt", "seq"],
@@ -202,7 +202,8 @@ async fn a_newer_version_elsewhere_closes_this_connection() {
     let s = session("old tab", 1);
     store.save(&s).await.unwrap();
     // Another tab upgrades the database: this connection must step aside instead of blocking it.
-    open_newer(&db.name, 2).await;
+    // One past the store's schema (version 2, see the layout test above).
+    open_newer(&db.name, 3).await;
     let err = assert_code(store.resume(&s.metadata.id).await, "CLOSED");
     assert!(err.to_string().contains("newer version"), "{err}");
     db.remove().await;

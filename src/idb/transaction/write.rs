@@ -13,6 +13,7 @@ use crate::idb::record::SessionRecord;
 use crate::idb::requests::{self, dom_error};
 use crate::idb::schema::{CHUNKS, SESSIONS, STATES, UPDATED_AT};
 use crate::idb::stored::EncodedSession;
+use crate::idb::sync::{Dirty, Wrote};
 use crate::idb::Inner;
 use crate::model::{Change, SessionMetadata};
 use crate::rules::{self, Clock};
@@ -84,23 +85,53 @@ impl<'a> SessionTx<'a, Writing> {
     }
 
     /// Queues the record of a session: stamps `meta` from the write clock (`updated_at` now,
-    /// and `created_at` now if it is 0) and says it holds `message_count` messages; `last` is
-    /// what this connection remembers of its chunks once the transaction commits.
+    /// and `created_at` now if it is 0) and says it holds `message_count` messages and what is
+    /// `dirty` since the last sync; `last` is what this connection remembers of its chunks once
+    /// the transaction commits.
     pub async fn put_record(
         &mut self,
         mut meta: SessionMetadata,
         message_count: u64,
         last: LastChunk,
+        dirty: Dirty,
     ) -> Result<SessionRecord> {
-        if let Some(read) = self.mode.clock_read.take() {
-            self.mode.clock = clock_from(read.await.map_err(|e| self.fail(&e))?);
-        }
-        let stamp = self.mode.clock.tick(rules::now_ms());
+        let stamp = self.tick().await?;
         meta.updated_at = stamp.ms;
         if meta.created_at == 0 {
             meta.created_at = stamp.ms;
         }
-        let record = SessionRecord::new(meta, stamp.seq, message_count);
+        self.put(
+            SessionRecord::new(meta, stamp.seq, message_count, dirty),
+            last,
+        )
+    }
+
+    /// Queues the record of a session pulled from the server: its metadata as the server has it
+    /// (its times too), a place in the write order after every write so far, and what is still
+    /// `dirty` here (nothing, unless tags or a name wait to be pushed).
+    pub async fn put_pulled(
+        &mut self,
+        meta: SessionMetadata,
+        message_count: u64,
+        last: LastChunk,
+        dirty: Dirty,
+    ) -> Result<SessionRecord> {
+        let stamp = self.tick().await?;
+        self.put(
+            SessionRecord::new(meta, stamp.seq, message_count, dirty),
+            last,
+        )
+    }
+
+    /// The write clock's stamp for one more write.
+    async fn tick(&mut self) -> Result<Clock> {
+        if let Some(read) = self.mode.clock_read.take() {
+            self.mode.clock = clock_from(read.await.map_err(|e| self.fail(&e))?);
+        }
+        Ok(self.mode.clock.tick(rules::now_ms()))
+    }
+
+    fn put(&mut self, record: SessionRecord, last: LastChunk) -> Result<SessionRecord> {
         self.queue(SESSIONS, |s| s.put(&record.to_js()))?;
         let id = record.metadata.id.clone();
         self.mode.written.push((id, record.rev, last));
@@ -118,7 +149,8 @@ impl<'a> SessionTx<'a, Writing> {
         let last = self.put_chunks(&id, chunks::saved(&session.chunks))?;
         self.put_state(&id, &session.state)?;
         let last = LastChunk::Known(last);
-        self.put_record(session.metadata, session.message_count, last)
+        let dirty = Dirty::default().after(Wrote::Whole);
+        self.put_record(session.metadata, session.message_count, last, dirty)
             .await
     }
 
@@ -129,8 +161,9 @@ impl<'a> SessionTx<'a, Writing> {
         meta: SessionMetadata,
         message_count: u64,
         last: LastChunk,
+        dirty: Dirty,
     ) -> Result<SessionRecord> {
-        let record = self.put_record(meta, message_count, last).await?;
+        let record = self.put_record(meta, message_count, last, dirty).await?;
         self.commit().await?;
         Ok(record)
     }
@@ -156,7 +189,7 @@ impl<'a> SessionTx<'a, Writing> {
         Ok(())
     }
 
-    fn queue(
+    pub(super) fn queue(
         &self,
         store: &str,
         write: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
