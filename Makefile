@@ -6,7 +6,7 @@ ENV := source scripts/env.sh &&
 PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
-.PHONY: server test-server bench-server test-browser-chrome test-browser-firefox test-browser-webkit
+.PHONY: server test-server test-sync bench-server test-browser-chrome test-browser-firefox test-browser-webkit
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
 PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
@@ -28,7 +28,7 @@ pkg/package.json: $(PKG_SOURCES) | setup
 serve: build
 	$(ENV) node scripts/serve.mjs --port $(PORT)
 
-test: setup lint test-native test-server test-browser test-smoke test-e2e test-package test-reliability
+test: setup lint test-native test-server test-browser test-smoke test-e2e test-package test-reliability test-sync
 
 ## The fast loop: formatting, lints, native tests, and in headless Chromium the conformance suite
 ## and IndexedDB tests (tests/web.rs) and the store's unit tests, without the soak.
@@ -101,6 +101,13 @@ test-package: build
 bench: build
 	$(if $(BASELINE),$(ENV) bash scripts/build-before.sh $(BASELINE))
 	$(ENV) BENCH_BEFORE=$(if $(BASELINE),1,0) node bench/run.mjs
+
+## Syncing (tests/sync/): devices as headless-Chromium contexts, through the built package, real
+## HTTP and session-server (debug build) on a throwaway PostgreSQL. One file at a time: each kills
+## and restarts its server.
+test-sync: build
+	$(ENV) cargo build -p session-server
+	$(ENV) scripts/with-postgres.sh node --test --test-concurrency=1 tests/sync/
 
 ## The threats in RELIABILITY.md, in headless Chromium through the built package: many tabs,
 ## crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a time,
