@@ -8,6 +8,7 @@ import { countTurns, echoTurn, message, messagesBeforeTurn, streamSteps, sumToke
 import { wire } from "./controls.js";
 import { describeImport, download, exportFileName } from "./files.js";
 import { follow, sameMetadata } from "./live.js";
+import { syncPanel } from "./sync.js";
 import * as view from "./view.js";
 
 const params = new URLSearchParams(location.search);
@@ -255,6 +256,7 @@ await act("Opening the store", async () => {
   await init();
   app.store = await SessionStore.open(DB_NAME);
   app.live = follow(app.store, { busy, redraw: redrawLive });
+  syncPanel($("#sync"), app.store);
   await refreshList();
   // Back to the session the URL names (a reload keeps the hash), if it still exists.
   const id = decodeURIComponent(location.hash.slice(1));
