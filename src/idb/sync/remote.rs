@@ -12,7 +12,7 @@ use crate::js_value::{get, metadata_from_js, whole, Shape};
 use crate::model::SessionMetadata;
 use crate::rules::{self, MAX_SAFE_INTEGER};
 
-#[wasm_bindgen(module = "/src/idb/sync/remote.js")]
+#[wasm_bindgen(module = "/src/idb/sync/client.js")]
 extern "C" {
     fn call(url: &str, method: &str, token: &str, body: Option<JsValue>) -> Promise;
     #[wasm_bindgen(js_name = putOp)]
@@ -218,7 +218,7 @@ fn number(value: &JsValue, name: &str) -> Result<i64> {
         .ok_or_else(|| odd(&format!("a {name} that is not a whole number")))
 }
 
-/// A change made ready by `remote.js`'s `pulled`, checked as the store checks what it writes.
+/// A change made ready by `client.js`'s `pulled`, checked as the store checks what it writes.
 fn read_pulled(value: &JsValue) -> Result<Pulled> {
     let kind = match get(value, "kind").as_string().as_deref() {
         Some("put") => EntryKind::Put,

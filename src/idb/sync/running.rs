@@ -14,7 +14,7 @@ use super::{Remote, SyncReport};
 use crate::error::{Error, Result};
 use crate::idb::IndexedDbSessionManager;
 
-#[wasm_bindgen(module = "/src/idb/sync/running.js")]
+#[wasm_bindgen(module = "/src/idb/sync/client.js")]
 extern "C" {
     fn acquire(name: &str, signal: Option<JsValue>) -> Promise;
 
