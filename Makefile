@@ -66,7 +66,10 @@ bench-server:
 ## dedicated and a shared worker, the IndexedDB and facade tests, the store's unit tests, and the
 ## model-based soak (tests/soak.rs) of SOAK_OPS steps. The runner's limit is per test binary, so it
 ## is raised for the soak. WebKit (WebKitGTK's MiniBrowser) runs under xvfb-run behind
-## scripts/webkit-webdriver.mjs, as wasm-pack knows no WebKit.
+## scripts/webkit-webdriver.mjs, as wasm-pack knows no WebKit. The crate keeps its JS in three
+## modules (src/idb/requests.js, src/idb/sync/client.js, src/js/convert.js): the runner's server
+## (tiny_http 0.12's task pool) can lose one of four or more connections a page opens at once
+## (a notify lost while its threads hold kept-alive connections), and the test page then hangs.
 BROWSERS ?= chrome firefox webkit
 SOAK_OPS ?= 10000
 WASM_TEST := WASM_BINDGEN_TEST_TIMEOUT=600 WASM_BINDGEN_TEST_ONLY_WEB=1 SOAK_OPS=$(SOAK_OPS)

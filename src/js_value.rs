@@ -10,9 +10,9 @@ use wasm_bindgen::prelude::*;
 use crate::model::SessionMetadata;
 use crate::rules::MAX_SAFE_INTEGER;
 
-#[wasm_bindgen(
-    inline_js = "export function isWellFormedString(value) { return typeof value === 'string' && value.isWellFormed(); }"
-)]
+// In convert.js, not an inline snippet: each JS module of the crate is one more file a page
+// fetches at once, and wasm-bindgen-test-runner's server stalls on a burst of four (see Makefile).
+#[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
     /// Whether `value` is a string without lone surrogates (which Rust strings cannot hold).
     #[wasm_bindgen(js_name = isWellFormedString)]

@@ -6,6 +6,11 @@
 // with toJSON, lone surrogates); here each of those is refused, naming where it was found. Cycles, BigInts and
 // throwing getters make JSON.stringify throw, which is refused the same way.
 
+/** Whether `value` is a string without lone surrogates (which Rust strings cannot hold). */
+export function isWellFormedString(value) {
+  return typeof value === "string" && value.isWellFormed();
+}
+
 function problem(value) {
   switch (typeof value) {
     case "string":
