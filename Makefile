@@ -6,7 +6,7 @@ ENV := source scripts/env.sh &&
 PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
-.PHONY: server test-server test-sync bench-server test-browser-chrome test-browser-firefox test-browser-webkit
+.PHONY: server test-server test-sync bench-server bench-sync test-browser-chrome test-browser-firefox test-browser-webkit
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
 PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
@@ -57,6 +57,12 @@ test-server:
 server:
 	$(ENV) cargo build --profile server -p session-server
 	target/server/session-server serve $(SERVER_ARGS)
+
+## The browser store syncing with session-server (optimized) on a throwaway PostgreSQL: first
+## sync of 1,000 sessions, one turn pushed at history 10 and 10,000, an idle round.
+bench-sync: build
+	$(ENV) cargo build --profile server -p session-server
+	$(ENV) SESSION_SERVER_BIN=target/server/session-server scripts/with-postgres.sh node bench/sync.mjs
 
 ## The server over HTTP on SQLite and a throwaway PostgreSQL; prints the table in BENCHMARKS.md.
 bench-server:

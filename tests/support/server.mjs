@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const BINARY = fileURLToPath(new URL("../../target/debug/session-server", import.meta.url));
+// The benchmark names the optimized build instead.
+const BINARY = process.env.SESSION_SERVER_BIN ??
+  fileURLToPath(new URL("../../target/debug/session-server", import.meta.url));
 
 /** Where the server keeps its sessions: $DATABASE_URL, else SQLite in a temporary directory. */
 function database() {
