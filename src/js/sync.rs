@@ -68,7 +68,7 @@ impl SessionStore {
         })
     }
 
-    /// Keeps syncing: a round now, soon after every write (from any tab), and at least every
+    /// Keeps syncing: a round now, soon after every write (in whichever tab), and at least every
     /// `intervalMs`. One tab of the origin syncs a database at a time; the others take over
     /// when it stops or closes. Returns the function that stops it.
     #[wasm_bindgen(js_name = startSync, unchecked_return_type = "() => void")]

@@ -325,13 +325,15 @@ test("the TypeScript types are exact and compile under --strict", async () => {
     "replaceLast(id: string, message: unknown, options?: TurnOptions): Promise<SessionMetadata>",
     "watch(listener: (changes: Change[]) => void): () => void",
     "export(options?: ExportOptions): Promise<Blob>",
-    "import(data: Blob | string, options?: ImportOptions): Promise<ImportReport>"]) {
+    "import(data: Blob | string, options?: ImportOptions): Promise<ImportReport>",
+    "sync(options: SyncOptions): Promise<SyncReport>", "startSync(options: StartSyncOptions): () => void",
+    "pendingSync(): Promise<number>"]) {
     assert.ok(api.includes(method), `missing from the .d.ts: ${method}`);
   }
   const dir = await mkdtemp(join(tmpdir(), "idb-session-store-ts-"));
   const file = join(dir, "check.ts");
   await writeFile(file, `
-import init, { SessionStore, type Session, type SessionMetadata, type SessionError, type Change, type ImportReport } from ${JSON.stringify(join(ROOT, "pkg/idb_session_store.js"))};
+import init, { SessionStore, type Session, type SessionMetadata, type SessionError, type Change, type ImportReport, type SyncReport } from ${JSON.stringify(join(ROOT, "pkg/idb_session_store.js"))};
 async function main(): Promise<void> {
   await init();
   const store: SessionStore = await SessionStore.open("app");
@@ -357,6 +359,16 @@ async function main(): Promise<void> {
   // @ts-expect-error: onConflict is one of four words
   await store.import(file, { onConflict: "merge" });
   void report;
+  const synced: SyncReport = await store.sync({ url: "https://sync.example", token: "t" });
+  const conflicts: number = synced.conflicts;
+  void conflicts;
+  const stopSync: () => void = store.startSync({ url: "https://sync.example", token: "t", intervalMs: 1000,
+    onRound: ({ report, error }) => { void report?.pushed; void error?.code; } });
+  stopSync();
+  const pending: number = await store.pendingSync();
+  void pending;
+  // @ts-expect-error: a token is needed
+  await store.sync({ url: "https://sync.example" });
   stop();
   store.close();
 }
