@@ -4,11 +4,13 @@
 // In front of it, a proxy of our own that tests can arm to lose the answers of pushes (after
 // the server committed them) or to count the bytes each request carried.
 import { spawn, execFileSync } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startSite } from "./browser.mjs";
 
 // The benchmark names the optimized build instead.
 const BINARY = process.env.SESSION_SERVER_BIN ??
@@ -114,4 +116,21 @@ export async function startServer(origin) {
       db.close();
     },
   };
+}
+
+/**
+ * For a test file: starts the test site and the server behind it before its tests and stops
+ * both after them. Returns the object whose `site` and `server` they are meanwhile.
+ */
+export function syncSite() {
+  const it = { site: null, server: null };
+  before(async () => {
+    it.site = await startSite();
+    it.server = await startServer(it.site.base);
+  });
+  after(async () => {
+    await it.server?.close();
+    await it.site?.close();
+  });
+  return it;
 }

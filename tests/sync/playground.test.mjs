@@ -1,28 +1,16 @@
 // The playground's Sync panel, driven as a person would, in two browser contexts (two devices)
 // against the real session-server: a session made on one appears in the other's sidebar after
 // "Sync now"; "Keep syncing" carries a turn across by itself; a refused token shows its code.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startSite } from "../support/browser.mjs";
-import { startServer } from "../support/server.mjs";
+import { syncSite } from "../support/server.mjs";
 import { createSession, openPlayground, say, shownList, shownMessages } from "../e2e/driver.mjs";
 
-let site;
-let server;
-
-before(async () => {
-  site = await startSite();
-  server = await startServer(site.base);
-});
-
-after(async () => {
-  await server?.close();
-  await site?.close();
-});
+const env = syncSite();
 
 async function connect(page, token) {
   await page.$eval("#sync", (panel) => { panel.open = true; });
-  await page.fill("#sync-form [name=url]", server.url);
+  await page.fill("#sync-form [name=url]", env.server.url);
   await page.fill("#sync-form [name=token]", token);
 }
 
@@ -33,8 +21,8 @@ async function syncNow(page) {
 }
 
 test("the Sync panel carries sessions between two devices and shows errors with their codes", async () => {
-  const token = server.token(`playground-${process.pid}`);
-  const [laptop, phone] = [await openPlayground(site), await openPlayground(site)];
+  const token = env.server.token(`playground-${process.pid}`);
+  const [laptop, phone] = [await openPlayground(env.site), await openPlayground(env.site)];
   await connect(laptop.page, "wrong-token");
   const refused = await syncNow(laptop.page);
   assert.match(refused, /UNAUTHORIZED/);

@@ -5,27 +5,16 @@
 // is lost but those a rewind, replaceLast or delete took away where it was done (or appended to
 // a session deleted elsewhere); none is doubled within a session; tags added to a session are all on it; its name is one somebody gave it.
 // Seed: SYNC_SOAK_SEED (default: the time), printed to rerun a failure.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startSite, uniqueDb } from "../support/browser.mjs";
-import { startServer } from "../support/server.mjs";
+import { run, uniqueDb } from "../support/browser.mjs";
+import { syncSite } from "../support/server.mjs";
 
 const OPS = Number(process.env.SYNC_SOAK_OPS ?? 1000);
 const SEED = Number(process.env.SYNC_SOAK_SEED ?? Date.now() % 1_000_000);
 const DEVICES = 3;
 
-let site;
-let server;
-
-before(async () => {
-  site = await startSite();
-  server = await startServer(site.base);
-});
-
-after(async () => {
-  await server?.close();
-  await site?.close();
-});
+const env = syncSite();
 
 /** In the page: the random writes and syncs, then syncing until quiet; returns what was done and what each device holds. */
 async function soak(lib, _raw, { dbNames, remote, ops, seed }) {
@@ -155,8 +144,8 @@ async function onServer(remote) {
 }
 
 test(`${DEVICES} devices, ${OPS} random writes and syncs, end equal to each other, the server and the rules`, async () => {
-  const remote = { url: server.url, token: server.token(`soak-${process.pid}`) };
-  const { context, pages: [page] } = await site.tabs(1);
+  const remote = { url: env.server.url, token: env.server.token(`soak-${process.pid}`) };
+  const { context, pages: [page] } = await env.site.tabs(1);
   const dbNames = Array.from({ length: DEVICES }, (_, i) => uniqueDb(`soak-device-${i}`));
   const started = Date.now();
   const r = await run(page, soak, { dbNames, remote, ops: OPS, seed: SEED });

@@ -3,34 +3,23 @@
 // its page. What one device writes reaches the others; concurrent turns are all kept (one side as
 // a conflict fork); a lost answer or a killed server neither doubles nor loses a turn; a delete
 // stays a delete; one tab of a database syncs; a pushed turn costs the turn, not the history.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startSite, uniqueDb } from "../support/browser.mjs";
-import { startServer } from "../support/server.mjs";
+import { run, uniqueDb } from "../support/browser.mjs";
+import { syncSite } from "../support/server.mjs";
 
-let site;
-let server;
-
-before(async () => {
-  site = await startSite();
-  server = await startServer(site.base);
-});
-
-after(async () => {
-  await server?.close();
-  await site?.close();
-});
+const env = syncSite();
 
 let owners = 0;
 /** An owner of its own for a test, and its token: tests never see each other's sessions. */
 function account() {
   const owner = `owner-${process.pid}-${++owners}`;
-  return { url: server.url, token: server.token(owner) };
+  return { url: env.server.url, token: env.server.token(owner) };
 }
 
 /** A device: a context of its own with one tab, its store open as `window.store` on `dbName`. */
 async function device(dbName = uniqueDb("device")) {
-  const { context, pages: [page] } = await site.tabs(1);
+  const { context, pages: [page] } = await env.site.tabs(1);
   await open(page, dbName);
   return { context, page, dbName };
 }
@@ -185,12 +174,12 @@ test("a push whose answer was lost is sent again and applied once", async () => 
   await on(a, (store) => store.append("lost", ["two"], { tokens: 1 }));
   // Chromium itself sends a request again once when a kept-alive connection drops before any
   // answer: the proxy loses every answer until told to stop, so the store sees the loss too.
-  const seen = server.requests.length;
-  server.losePushAnswers(true);
+  const seen = env.server.requests.length;
+  env.server.losePushAnswers(true);
   const failed = await sync(a, remote);
-  server.losePushAnswers(false);
+  env.server.losePushAnswers(false);
   assert.equal(failed.error, "UNAVAILABLE", JSON.stringify(failed));
-  const lost = server.requests.slice(seen).filter((r) => r.lost);
+  const lost = env.server.requests.slice(seen).filter((r) => r.lost);
   assert.ok(lost.length >= 1 && lost.every((r) => r.status === 200), JSON.stringify(lost));
   assert.equal(await on(a, (store) => store.pendingSync()), 1);
   const again = await sync(a, remote);
@@ -209,7 +198,7 @@ test("writes made while the server is down survive a reload and reach it once it
   const [a, b] = [await device(), await device()];
   await on(a, (store, s) => store.save(s), session("offline", "offline", ["one"]));
   await sync(a, remote);
-  await server.stop();
+  await env.server.stop();
   try {
     await on(a, async (store) => {
       await store.append("offline", ["two"], { tokens: 1 });
@@ -221,7 +210,7 @@ test("writes made while the server is down survive a reload and reach it once it
     await open(a.page, a.dbName);
     assert.equal(await on(a, (store) => store.pendingSync()), 1);
   } finally {
-    await server.restart();
+    await env.server.restart();
   }
   const report = await sync(a, remote);
   assert.equal(report.pushed, 1, JSON.stringify(report));
@@ -247,14 +236,14 @@ test("the server killed while a push is under way loses and doubles nothing", as
   }, turns);
   // Kill the server as soon as the first push reached it, then bring it back.
   const pushing = sync(a, remote);
-  const seen = server.requests.length;
-  while (!server.requests.slice(seen).some((r) => r.path.startsWith("/v1/sync/push"))) {
+  const seen = env.server.requests.length;
+  while (!env.server.requests.slice(seen).some((r) => r.path.startsWith("/v1/sync/push"))) {
     await new Promise((r) => setTimeout(r, 2));
   }
-  await server.stop();
+  await env.server.stop();
   const first = await pushing;
   assert.equal(first.error, "UNAVAILABLE", JSON.stringify(first));
-  await server.restart();
+  await env.server.restart();
   const second = await sync(a, remote);
   assert.equal(second.error, undefined, JSON.stringify(second));
   assert.equal(await on(a, (store) => store.pendingSync()), 0);
@@ -321,19 +310,19 @@ test("a pushed turn costs the turn, not the history, and a pull with nothing new
   await sync(a, remote);
   const pushOf = async (id) => {
     await on(a, (store, id) => store.append(id, [{ role: "assistant", content: "a reply" }], { tokens: 3 }), id);
-    const seen = server.requests.length;
+    const seen = env.server.requests.length;
     await sync(a, remote);
-    const pushes = server.requests.slice(seen).filter((r) => r.method === "POST" && r.path.startsWith("/v1/sync/push"));
-    assert.equal(pushes.length, 1, JSON.stringify(server.requests.slice(seen)));
+    const pushes = env.server.requests.slice(seen).filter((r) => r.method === "POST" && r.path.startsWith("/v1/sync/push"));
+    assert.equal(pushes.length, 1, JSON.stringify(env.server.requests.slice(seen)));
     return pushes[0].bytes;
   };
   const [short, longer] = [await pushOf("short"), await pushOf("longer")];
   assert.ok(short < 2048, `one turn pushed in ${short} bytes`);
   assert.ok(Math.abs(longer - short) <= 16, `the same turn at history 10 and 10,000: ${short} and ${longer} bytes`);
 
-  const seen = server.requests.length;
+  const seen = env.server.requests.length;
   assert.deepEqual(await sync(a, remote), { pushed: 0, pulled: 0, conflicts: 0 });
-  const idle = server.requests.slice(seen).filter((r) => r.method !== "OPTIONS");
+  const idle = env.server.requests.slice(seen).filter((r) => r.method !== "OPTIONS");
   assert.deepEqual(idle.map((r) => [r.method, r.path.split("?")[0], r.status]), [["GET", "/v1/sync/pull", 200]]);
   await a.context.close();
 });
@@ -341,7 +330,7 @@ test("a pushed turn costs the turn, not the history, and a pull with nothing new
 test("one tab of a database syncs; another takes over when it closes", async () => {
   const remote = account();
   const dbName = uniqueDb("tabs");
-  const { context, pages } = await site.tabs(2);
+  const { context, pages } = await env.site.tabs(2);
   const other = await device();
   for (const page of pages) {
     await open(page, dbName);
