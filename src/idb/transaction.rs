@@ -178,10 +178,19 @@ impl<'a, M> SessionTx<'a, M> {
     /// The last chunk of session `id`, if it has any.
     pub fn last_chunk(&self, id: &str) -> Result<impl Future<Output = Result<Option<Chunk>>>> {
         let range = chunks::from(id, 0).map_err(|e| self.fail(&e))?;
+        self.last_chunk_in(id, &range)
+    }
+
+    /// The last chunk of session `id` whose key is within `range`, if there is one.
+    pub(super) fn last_chunk_in(
+        &self,
+        id: &str,
+        range: &JsValue,
+    ) -> Result<impl Future<Output = Result<Option<Chunk>>>> {
         let store = self.tx.object_store(CHUNKS).map_err(|e| self.fail(&e))?;
         let id = id.to_owned();
         Ok(
-            self.wait(requests::last_entry(&store, &range), move |entry| {
+            self.wait(requests::last_entry(&store, range), move |entry| {
                 if entry.is_undefined() {
                     return Ok(None);
                 }

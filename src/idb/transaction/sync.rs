@@ -106,21 +106,7 @@ impl<M> SessionTx<'_, M> {
         at: u64,
     ) -> Result<impl Future<Output = Result<Option<Chunk>>>> {
         let range = chunks::before(id, at + 1).map_err(|e| self.fail(&e))?;
-        let store = self.tx.object_store(CHUNKS).map_err(|e| self.fail(&e))?;
-        let id = id.to_owned();
-        Ok(
-            self.wait(requests::last_entry(&store, &range), move |entry| {
-                if entry.is_undefined() {
-                    return Ok(None);
-                }
-                let entry: Array = entry.unchecked_into();
-                let start = chunks::start_of(&id, &entry.get(0))?;
-                Ok(Some(Chunk {
-                    start,
-                    text: entry.get(1),
-                }))
-            }),
-        )
+        self.last_chunk_in(id, &range)
     }
 
     /// The texts of the chunks of session `id` that start at message `from` or later.
