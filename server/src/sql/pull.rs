@@ -3,10 +3,11 @@
 //! changes are sent as logged; a session gone is sent as a delete. A cursor older than the
 //! changes kept (pruned, or from before the log existed) gets every session, whole (a reset).
 
-use idb_session_store::{Error, Result, Session, SessionMetadata};
+use idb_session_store::{Error, Result, SessionMetadata};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::reads::Tx;
 use super::rows::{self, Stored, META_COLUMNS};
 use super::{db_error, OwnerSessions};
 use crate::sync::{Entry, Pulled, Versioned};
@@ -37,12 +38,7 @@ impl OwnerSessions {
     ) -> Result<Pulled> {
         let limit = limit.clamp(1, MAX_PULL);
         let fail = |e| db_error("pulling changes", e);
-        let mut tx = self
-            .db
-            .reader
-            .begin_with(self.db.backend.begin_read())
-            .await
-            .map_err(fail)?;
+        let mut tx = self.snapshot("pulling changes").await?;
         let owner = sqlx::query("SELECT pruned, seq FROM owners WHERE owner = $1")
             .bind(self.owner.as_str())
             .fetch_optional(&mut *tx)
@@ -68,15 +64,10 @@ impl OwnerSessions {
 
     /// Session `id` whole, with its version.
     pub async fn versioned(&self, id: &str) -> Result<Versioned> {
-        let fail = |e| db_error(&format!("reading session \"{id}\""), e);
-        let mut tx = self
-            .db
-            .reader
-            .begin_with(self.db.backend.begin_read())
-            .await
-            .map_err(fail)?;
+        let doing = format!("reading session \"{id}\"");
+        let mut tx = self.snapshot(&doing).await?;
         let found = self.read_whole(&mut tx, id).await?;
-        tx.rollback().await.map_err(fail)?;
+        tx.rollback().await.map_err(|e| db_error(&doing, e))?;
         let (version, session) = found.ok_or_else(|| Error::NotFound { id: id.to_owned() })?;
         Ok(Versioned { version, session })
     }
@@ -178,38 +169,7 @@ impl OwnerSessions {
             reset: false,
         })
     }
-
-    /// Session `id` whole and its version, or `None` if there is none.
-    async fn read_whole(&self, tx: &mut Tx, id: &str) -> Result<Option<(i64, Session)>> {
-        let sql =
-            format!("SELECT {META_COLUMNS}, state FROM sessions WHERE owner = $1 AND id = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.owner.as_str())
-            .bind(id.as_bytes())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(|e| db_error(&format!("reading session \"{id}\""), e))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let stored = Stored::read(&row)?;
-        let state: String = row.try_get(8).map_err(|e| db_error("reading a state", e))?;
-        let version = stored.version;
-        Ok(Some((version, self.whole(tx, stored, &state).await?)))
-    }
-
-    async fn whole(&self, tx: &mut Tx, stored: Stored, state: &str) -> Result<Session> {
-        let id = stored.meta.id.clone();
-        let messages = rows::read_messages(tx, &self.owner, &id).await?;
-        Ok(Session {
-            metadata: stored.meta,
-            messages,
-            state: rows::from_text(state, &format!("state of session \"{id}\""))?,
-        })
-    }
 }
-
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// A logged patch, metadata change or delete, as a device receives it.
 fn entry(change: &Logged) -> Result<Entry> {
