@@ -1,9 +1,10 @@
-// Live changes through the built package's JS API in headless Chromium: two pages (tabs) on one
+// Live changes through the built package's JS API in a headless browser: two pages (tabs) on one
 // database, each write of one reaching the other's watch() listener once it committed; a write
-// that rolled back (a full disk) reaching no one; a worker's writes reaching a page.
+// that rolled back (a full disk: Chromium's quota set through CDP, Firefox's by a preference)
+// reaching no one; a worker's writes reaching a page.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { run, startSite, uniqueDb } from "../support/browser.mjs";
+import { ENGINE, run, startSite, uniqueDb } from "../support/browser.mjs";
 
 let site;
 
@@ -116,23 +117,46 @@ test("a write in one tab reaches the other tab's watch listener, after it commit
   await context.close();
 });
 
-test("a write that rolled back reaches no listener", async () => {
-  const { context, pages: [writer, watcher] } = await site.tabs(2);
-  const cdp = await context.newCDPSession(writer);
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.base, quotaSize: 4 * 1024 * 1024 });
+test("a write that rolled back reaches no listener", {
+  skip: ENGINE === "webkit" && "WebKitGTK cannot be given a quota to make a write fail (RELIABILITY.md, Full disk)",
+  // The save after the refused one fails too (STORAGE: InvalidStateError), as tests/reliability/quota.test.mjs shows.
+  todo: ENGINE === "firefox" && "Firefox refuses the next write on a connection after a quota failure (RELIABILITY.md, Full disk)",
+}, async () => {
+  let context;
+  let writer;
+  let watcher;
+  let cdp;
+  if (ENGINE === "chromium") {
+    ({ context, pages: [writer, watcher] } = await site.tabs(2));
+    cdp = await context.newCDPSession(writer);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.base, quotaSize: 4 * 1024 * 1024 });
+  } else {
+    // Firefox: a 4 MiB limit for the profile's storage (in KiB), and text that does not compress.
+    context = await site.newContext({ prefs: { "dom.quotaManager.temporaryStorage.fixedLimit": 4096 } });
+    [writer, watcher] = [await site.tab(context), await site.tab(context)];
+  }
   const dbName = uniqueDb("rollback");
   await listen(watcher, dbName);
   await listen(writer, dbName);
-  const r = await run(writer, async () => {
+  const r = await run(writer, async (_lib, _raw, incompressible) => {
+    let seed = 1;
+    const noise = (n) => {
+      let out = "";
+      while (out.length < n) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        out += seed.toString(36);
+      }
+      return out.slice(0, n);
+    };
     const session = (id, count, size) => ({
       metadata: { id, name: null, tags: [], agentName: "a", createdAt: 0, updatedAt: 0, turnCount: 0, totalTokens: 0 },
-      messages: Array.from({ length: count }, (_, i) => `${i} `.padEnd(size, "z")),
+      messages: Array.from({ length: count }, (_, i) => (incompressible ? `${i} ${noise(size)}`.slice(0, size) : `${i} `.padEnd(size, "z"))),
       state: null,
     });
     const tooBig = await window.store.save(session("too-big", 2000, 4096)).then(() => "saved", (e) => e.code);
     const small = await window.store.save(session("small", 2, 10));
     return { tooBig, small };
-  });
+  }, ENGINE === "firefox");
   assert.equal(r.tooBig, "QUOTA_EXCEEDED");
   await watcher.waitForFunction(() => window.heard.length >= 1);
   await new Promise((r) => setTimeout(r, 200));
@@ -140,7 +164,7 @@ test("a write that rolled back reaches no listener", async () => {
     const heard = (await takeHeard(page)).map((h) => h.changes);
     assert.deepEqual(heard, [[{ kind: "saved", id: "small", metadata: r.small }]]);
   }
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.base });
+  if (cdp) await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.base });
   await context.close();
 });
 
@@ -161,14 +185,16 @@ test("a worker's writes reach a page's listener", async () => {
       });
       postMessage(saved);`;
     const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module" });
-    const saved = await new Promise((resolve, reject) => {
+    window.worker = worker;
+    return new Promise((resolve, reject) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => reject(new Error(e.message));
     });
-    worker.terminate();
-    return saved;
   }, dbName);
+  // The worker lives on until the page heard it: a write's post to other connections leaves up
+  // to 16 ms after its commit, and a worker terminated before then takes it along (README).
   await page.waitForFunction(() => window.heard.length >= 1);
+  await page.evaluate(() => window.worker.terminate());
   const heard = (await takeHeard(page)).map((h) => h.changes);
   assert.deepEqual(heard, [[{ kind: "saved", id: "from-worker", metadata: fromWorker }]]);
   await context.close();

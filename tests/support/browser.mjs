@@ -1,9 +1,16 @@
-// What the JS tests (and the benchmark) share: headless Chromium started the way this machine
-// allows (Debian's /usr/bin/chromium or $CHROMIUM, no sandbox as root, no background network
-// traffic), the repository served on a free 127.0.0.1 port, pages that fail their test on any
-// uncaught error, and one way to run code in a page.
+// What the JS tests (and the benchmark) share: a headless browser of the engine TEST_BROWSER names
+// (`chromium`, the default, through Playwright: Debian's /usr/bin/chromium or $CHROMIUM, no
+// sandbox as root, no background network traffic; `firefox` or `webkit` over WebDriver, see
+// webdriver.mjs), the repository served on a free 127.0.0.1 port, pages that fail their test on
+// any uncaught error, and one way to run code in a page.
+import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
+import * as webdriver from "./webdriver.mjs";
+
+/** The engine the tests run in: chromium, firefox or webkit. */
+export const ENGINE = process.env.TEST_BROWSER ?? "chromium";
+if (!["chromium", "firefox", "webkit"].includes(ENGINE)) throw new Error(`TEST_BROWSER=${ENGINE}: chromium, firefox or webkit`);
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -35,6 +42,7 @@ export function launchBrowser(args = []) {
 export async function startSite({ args = [], cors = false, page = TEST_PAGE } = {}) {
   const server = await serve({ port: 0 });
   if (cors) server.prependListener("request", (_req, res) => res.setHeader("access-control-allow-origin", "*"));
+  if (ENGINE !== "chromium") return startWebDriverSite(server, page);
   const browser = await launchBrowser(args);
   const site = {
     base: `http://127.0.0.1:${server.address().port}`,
@@ -43,7 +51,60 @@ export async function startSite({ args = [], cors = false, page = TEST_PAGE } = 
       await browser.close();
       await new Promise((done) => server.close(done));
     },
-    newContext: () => browser.newContext(),
+    newContext: (options) => browser.newContext(options),
+    version: () => `chromium ${browser.version()}`,
+    tab: (context) => openPage(site, page, { context, ready: true }),
+    async tabs(n) {
+      const context = await site.newContext();
+      const pages = [];
+      for (let i = 0; i < n; i++) pages.push(await site.tab(context));
+      return { context, pages };
+    },
+  };
+  return site;
+}
+
+/** What Firefox and WebKit pages get first: the recorder of uncaught errors and dialogs. */
+const PAGE_HOOKS = `<script>${readFileSync(new URL("./page-hooks.js", import.meta.url), "utf8")}</script>`;
+
+/**
+ * The site for Firefox or WebKit: each context a WebDriver session (webdriver.mjs), every HTML
+ * page served with PAGE_HOOKS in front, since WebDriver reports neither uncaught errors nor dialogs.
+ */
+function startWebDriverSite(server, page) {
+  server.prependListener("request", (_req, res) => {
+    const end = res.end;
+    res.end = function (body, ...rest) {
+      if (Buffer.isBuffer(body) && /^<!doctype html>/i.test(body.subarray(0, 15).toString())) {
+        body = Buffer.concat([body.subarray(0, 15), Buffer.from(PAGE_HOOKS), body.subarray(15)]);
+      }
+      return end.call(this, body, ...rest);
+    };
+  });
+  const contexts = new Set();
+  let defaultContext = null;
+  const site = {
+    base: `http://127.0.0.1:${server.address().port}`,
+    engine: ENGINE,
+    async close() {
+      await Promise.all([...contexts].map((c) => c.close()));
+      await new Promise((done) => server.close(done));
+    },
+    /** A new context; `prefs` (Firefox) are added to its profile's preferences. */
+    async newContext({ prefs } = {}) {
+      const context = await webdriver.newContext(ENGINE, { prefs });
+      contexts.add(context);
+      const close = context.close.bind(context);
+      context.close = () => (contexts.delete(context), close());
+      return context;
+    },
+    async defaultContext() {
+      defaultContext ??= site.newContext();
+      return defaultContext;
+    },
+    async version() {
+      return webdriver.engineVersion(await site.defaultContext());
+    },
     tab: (context) => openPage(site, page, { context, ready: true }),
     async tabs(n) {
       const context = await site.newContext();
@@ -57,15 +118,28 @@ export async function startSite({ args = [], cors = false, page = TEST_PAGE } = 
 
 /**
  * Opens `path` in a new page (of `context`, else of the browser's default one) whose uncaught
- * errors are kept in `page.uncaughtErrors`; with `ready`, waits until its title is "ready".
+ * errors are kept in `page.uncaughtErrors` and dialogs (dismissed) in `page.dialogs`; with
+ * `ready`, waits until its title is "ready".
  */
 export async function openPage(site, path, { context = null, ready = false } = {}) {
+  if (ENGINE !== "chromium") {
+    const page = await (context ?? (await site.defaultContext())).newPage();
+    await page.goto(site.base + path);
+    if (ready) await page.waitForFunction(() => document.title === "ready");
+    return page;
+  }
   const page = await (context ?? site.browser).newPage();
   const errors = [];
+  const dialogs = [];
   page.on("pageerror", (e) => errors.push(e));
+  page.on("dialog", (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
   await page.goto(site.base + path);
   if (ready) await page.waitForFunction(() => document.title === "ready");
   page.uncaughtErrors = errors;
+  page.dialogs = dialogs;
   return page;
 }
 
@@ -74,6 +148,9 @@ export async function openPage(site, path, { context = null, ready = false } = {
  * must be self-contained: it is sent as source, so it sees only the page and its arguments.
  */
 export function run(page, fn, ...args) {
+  if (ENGINE !== "chromium") {
+    return page.call(`(...args) => (${fn})(window.lib, window.raw, ...args)`, args);
+  }
   return page.evaluate(
     async ([source, args]) => {
       const fn = (0, eval)(`(${source})`);

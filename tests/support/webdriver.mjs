@@ -1,0 +1,487 @@
+// Firefox and WebKit behind the small interface the JS tests use with Playwright's Chromium, over
+// W3C WebDriver (selenium-webdriver as the client): a context is one WebDriver session (its own
+// profile, so its own IndexedDB, shared by its pages as tabs of one profile share it), and a page
+// is one window of it. The commands of a session are serialized, switching windows as needed; code
+// run in a page is started, then awaited a quarter second at a time, so pages of one context run
+// side by side. Firefox is the stock ESR with geckodriver, WebKit is WebKitGTK's MiniBrowser with
+// WebKitWebDriver (it needs a display: run under xvfb-run). One driver process per session, as
+// geckodriver serves one session at a time.
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+import { Key, WebDriver } from "selenium-webdriver";
+import { Executor, HttpClient } from "selenium-webdriver/http/index.js";
+import { decode, encode } from "./wire.js";
+
+/** Firefox ESR (or $FIREFOX_BINARY), through a wrapper that keeps it running when a tab's process dies. */
+const FIREFOX = new URL("./firefox.sh", import.meta.url).pathname;
+const WEBKIT = process.env.WEBKIT_BROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+/** How long a wait for the page lasts unless told otherwise, as Playwright's default. */
+const TIMEOUT = 30_000;
+
+/** Each engine's WebDriver server and the capabilities of a new session. */
+const ENGINES = {
+  firefox: {
+    driver: "geckodriver",
+    args: (port) => [`--port=${port}`, "--host=127.0.0.1", "--log=fatal"],
+    capabilities: ({ downloads, prefs }) => ({
+      browserName: "firefox",
+      "moz:firefoxOptions": {
+        binary: FIREFOX,
+        args: ["-headless"],
+        prefs: {
+          // Downloads go to this context's folder without asking.
+          "browser.download.folderList": 2,
+          "browser.download.dir": downloads,
+          "browser.download.useDownloadDir": true,
+          "browser.download.always_ask_before_handling_new_types": false,
+          "browser.download.manager.showWhenStarting": false,
+          "browser.helperApps.neverAsk.saveToDisk": "application/jsonl,application/x-ndjson,application/octet-stream",
+          ...prefs,
+        },
+      },
+    }),
+  },
+  webkit: {
+    driver: "WebKitWebDriver",
+    args: (port) => [`--port=${port}`, "--host=127.0.0.1"],
+    capabilities: () => ({
+      browserName: "MiniBrowser",
+      "webkitgtk:browserOptions": { binary: WEBKIT, args: ["--automation"] },
+    }),
+  },
+};
+
+/** A free TCP port of 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until something listens on `port`. */
+async function listening(port, ms = 20_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.end(() => resolve(true)));
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > until) throw new Error(`the WebDriver server did not listen on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The process ids below `pid` (children, their children, ...), with their command lines. */
+export async function descendants(pid) {
+  const all = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0").join(" ").trim();
+      all.push({ pid: Number(entry), ppid, cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [];
+  const below = (p) => {
+    for (const child of all.filter((c) => c.ppid === p)) {
+      out.push(child);
+      below(child.pid);
+    }
+  };
+  below(pid);
+  return out;
+}
+
+/** The engine's version, as the first session reports it. */
+export async function engineVersion(context) {
+  const caps = await context.driver.getCapabilities();
+  return `${caps.get("browserName")} ${caps.get("browserVersion")}`;
+}
+
+/**
+ * A new context of `engine`: a WebDriver session with its own profile. `prefs` (Firefox only) are
+ * added to the profile's preferences.
+ */
+export async function newContext(engine, { prefs = {} } = {}) {
+  const spec = ENGINES[engine];
+  if (!spec) throw new Error(`unknown engine ${engine}`);
+  const port = await freePort();
+  const server = spawn(spec.driver, spec.args(port), { stdio: "ignore" });
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  const downloads = await mkdtemp(join(tmpdir(), `downloads-${engine}-`));
+  try {
+    await Promise.race([listening(port), exited.then(() => { throw new Error(`${spec.driver} exited`); })]);
+    const driver = await WebDriver.createSession(new Executor(new HttpClient(`http://127.0.0.1:${port}`)),
+      spec.capabilities({ downloads, prefs }));
+    await driver.manage().setTimeouts({ script: 600_000, pageLoad: 60_000 });
+    const context = new Context(engine, server, exited, driver, await driver.getWindowHandle(), downloads);
+    context.baseline = new Set((await context.processes()).map((p) => p.pid));
+    return context;
+  } catch (e) {
+    server.kill();
+    await rm(downloads, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export class Context {
+  constructor(engine, server, exited, driver, home, downloads) {
+    this.engine = engine;
+    this.server = server;
+    this.exited = exited;
+    this.driver = driver;
+    this.home = home; // the session's first window, kept open (closing a session's last window ends it)
+    this.current = home;
+    this.downloads = downloads;
+    this.seenDownloads = new Set();
+    this.queue = Promise.resolve();
+    this.pages = new Set();
+    this.closed = false;
+  }
+
+  /** Runs `fn(driver)` alone on the session, with window `handle` current (if given). */
+  exclusive(handle, fn) {
+    const result = this.queue.then(async () => {
+      if (handle && this.current !== handle) {
+        await this.driver.switchTo().window(handle);
+        this.current = handle;
+      }
+      return fn(this.driver);
+    });
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** A new page (window) of this context, at about:blank. */
+  async newPage() {
+    const handle = await this.exclusive(null, async (driver) => {
+      if (this.current === null) await driver.switchTo().window(this.home); // a window to open it from
+      await driver.switchTo().newWindow("window");
+      this.current = await driver.getWindowHandle();
+      return this.current;
+    });
+    const page = new Page(this, handle);
+    this.pages.add(page);
+    return page;
+  }
+
+  /** The browser's processes (the driver's descendants). */
+  processes() {
+    return descendants(this.server.pid);
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.driver.quit().catch(() => {});
+    this.server.kill();
+    await this.exited;
+    await rm(this.downloads, { recursive: true, force: true });
+  }
+}
+
+// In the page: starts `source` on the arguments, keeping its outcome; returns the job's number.
+// Evaluated by the page's own `eval`, so that what it makes belongs to the page's realm (Firefox
+// runs WebDriver scripts in a sandbox, whose arrays are not the page's arrays).
+const START_IN_PAGE = `(source, args) => {
+  const encode = ${encode};
+  const decode = ${decode};
+  const jobs = (window.__testJobs ??= { next: 0, all: new Map() });
+  const id = ++jobs.next;
+  const job = {};
+  job.promise = (async () => (0, eval)("(" + source + ")")(...decode(args)))().then(
+    (value) => { job.outcome = { ok: true, value: encode(value) }; },
+    (e) => { job.outcome = { ok: false, error: encode(e instanceof Error ? e : new Error(String(e))) }; });
+  jobs.all.set(id, job);
+  return id;
+}`;
+const START = `return window.eval(${JSON.stringify(`(${START_IN_PAGE})`)})(arguments[0], arguments[1]);`;
+
+// In the page: waits up to `ms` for job `id`; answers with its outcome (if done) and the errors
+// and dialogs recorded since the last answer.
+const WAIT = `
+const [id, ms, done] = arguments;
+let answered = false;
+const answer = (state, outcome) => {
+  if (answered) return;
+  answered = true;
+  const hooks = window.__testHooks;
+  done(JSON.stringify({ state, outcome, errors: hooks ? hooks.errors.splice(0) : [],
+    dialogs: hooks ? hooks.dialogs.splice(0) : [] }));
+};
+const job = id === null ? null : window.__testJobs?.all.get(id);
+if (id === null) return answer("drained");
+if (!job) return answer("lost");
+setTimeout(() => answer("pending"), ms);
+job.promise.then(() => { window.__testJobs.all.delete(id); answer("done", job.outcome); });`;
+
+// In the page: the first element `selector` matches; `:has-text("...")` at its end keeps those
+// whose text contains that (case-insensitively), as in Playwright.
+const QUERY = `(selector) => {
+  const m = selector.match(/^(.*):has-text\\((['"])(.*)\\2\\)$/);
+  const all = [...document.querySelectorAll(m ? m[1] : selector)];
+  return (m ? all.filter((e) => e.textContent.toLowerCase().includes(m[3].toLowerCase())) : all)[0] ?? null;
+}`;
+
+// Element states, as Playwright defines them.
+const VISIBLE = `(e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== "hidden"; }`;
+const ENABLED = `(e) => !e.matches(":disabled")`;
+
+const KEYS = { Enter: Key.ENTER, Escape: Key.ESCAPE, Tab: Key.TAB };
+
+/** A window of a context, with the part of Playwright's Page the tests use. */
+export class Page {
+  constructor(context, handle) {
+    this.context = context;
+    this.handle = handle;
+    this.uncaughtErrors = [];
+    this.dialogs = [];
+    this.closed = false;
+  }
+
+  #do(fn) {
+    if (this.closed) return Promise.reject(new Error("the page is closed"));
+    return this.context.exclusive(this.handle, fn);
+  }
+
+  #keep(answer) {
+    this.uncaughtErrors.push(...answer.errors);
+    this.dialogs.push(...answer.dialogs);
+  }
+
+  /** Collects what the page recorded, before it is left. */
+  async #drain() {
+    try {
+      this.#keep(JSON.parse(await this.#do((d) => d.executeAsyncScript(WAIT, null, 0))));
+    } catch {
+      // a page that crashed or is at about:blank has nothing to give
+    }
+  }
+
+  /** Runs `source` (a function's text) in the page on `args`, and resolves with what it returns. */
+  async call(source, args) {
+    return this.result(await this.start(source, args));
+  }
+
+  /** Starts `source` in the page on `args`, returning as soon as its first await was reached. */
+  start(source, args) {
+    return this.#do((d) => d.executeScript(START, source, encode(args)));
+  }
+
+  /** Resolves with what the code `start` started returned, or rejects with what it threw. */
+  async result(id) {
+    for (;;) {
+      const answer = JSON.parse(await this.#do((d) => d.executeAsyncScript(WAIT, id, 250)));
+      this.#keep(answer);
+      if (answer.state === "lost") throw new Error("the page navigated away while running code");
+      if (answer.state !== "done") continue;
+      if (answer.outcome.ok) return decode(answer.outcome.value);
+      throw decode(answer.outcome.error);
+    }
+  }
+
+  evaluate(fn, arg) {
+    return this.call(fn.toString(), [arg]);
+  }
+
+  /** Resolves (with a handle on the value) when `fn(arg)` is truthy, polled every 20 ms. */
+  async waitForFunction(fn, arg, { timeout = TIMEOUT } = {}) {
+    const value = await this.call(`async (source, arg, timeout) => {
+      const fn = (0, eval)("(" + source + ")");
+      const until = Date.now() + timeout;
+      for (;;) {
+        const value = await fn(arg);
+        if (value) return value;
+        if (Date.now() > until) throw new Error("waitForFunction timed out after " + timeout + " ms: " + source);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }`, [fn.toString(), arg, timeout]);
+    return { jsonValue: async () => value };
+  }
+
+  async goto(url) {
+    await this.#drain();
+    await this.#do((d) => d.get(url));
+  }
+
+  async reload() {
+    await this.#drain();
+    await this.#do((d) => d.navigate().refresh());
+  }
+
+  isClosed() {
+    return this.closed;
+  }
+
+  async close() {
+    if (this.closed) return;
+    await this.#drain();
+    try {
+      await this.#do((d) => d.close());
+    } finally {
+      // Gone either way: a window whose process was killed may refuse to close cleanly.
+      this.context.current = null;
+      this.closed = true;
+      this.context.pages.delete(this);
+    }
+  }
+
+  waitForTimeout(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // Elements, found by CSS selector (plus :has-text), acted on as WebDriver's user would.
+
+  /** Waits until `selector` matches an element in `state` (attached, visible, hidden, enabled). */
+  async waitForSelector(selector, { state = "visible", timeout = TIMEOUT } = {}) {
+    await this.call(`async (selector, state, timeout) => {
+      const query = ${QUERY};
+      const visible = ${VISIBLE};
+      const enabled = ${ENABLED};
+      const until = Date.now() + timeout;
+      for (;;) {
+        const e = query(selector);
+        const ok = state === "attached" ? !!e : state === "hidden" ? !e || !visible(e) :
+          state === "enabled" ? !!e && visible(e) && enabled(e) : !!e && visible(e);
+        if (ok) return;
+        if (Date.now() > until) throw new Error("waiting for " + selector + " to be " + state + ": timed out after " + timeout + " ms");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }`, [selector, state, timeout]);
+  }
+
+  /** The element `selector` matches, once it is visible and enabled, for WebDriver's element commands. */
+  async #actionable(selector, fn) {
+    await this.waitForSelector(selector, { state: "enabled" });
+    return this.#do(async (d) => fn(await d.executeScript(`return (${QUERY})(arguments[0])`, selector)));
+  }
+
+  #read(selector, fn, state = "attached") {
+    return this.waitForSelector(selector, { state }).then(() =>
+      this.call(`(selector, source) => (0, eval)("(" + source + ")")((${QUERY})(selector))`, [selector, fn]));
+  }
+
+  click(selector) {
+    return this.#actionable(selector, (e) => e.click());
+  }
+
+  fill(selector, text) {
+    return this.#actionable(selector, async (e) => {
+      await e.clear();
+      if (text !== "") await e.sendKeys(text);
+    });
+  }
+
+  press(selector, key) {
+    if (!KEYS[key]) throw new Error(`press: no key ${key}`);
+    return this.#actionable(selector, (e) => e.sendKeys(KEYS[key]));
+  }
+
+  /** Picks the option of `value` in the <select> `selector`, by clicking it. */
+  async selectOption(selector, value) {
+    await this.waitForSelector(selector, { state: "enabled" });
+    await this.#do(async (d) => {
+      const option = await d.executeScript(`return [...(${QUERY})(arguments[0]).options].find((o) => o.value === arguments[1])`,
+        selector, value);
+      if (!option) throw new Error(`selectOption: ${selector} has no option ${value}`);
+      await option.click();
+    });
+  }
+
+  /** Picks `file` (a path, or `{ name, mimeType, buffer }`) in the file input `selector`. */
+  async setInputFiles(selector, file) {
+    let path = file;
+    if (typeof file !== "string") {
+      const dir = await mkdtemp(join(tmpdir(), "upload-"));
+      path = join(dir, file.name);
+      await writeFile(path, file.buffer);
+    }
+    await this.waitForSelector(selector, { state: "attached" });
+    await this.#do(async (d) => (await d.executeScript(`return (${QUERY})(arguments[0])`, selector)).sendKeys(path));
+  }
+
+  textContent(selector) {
+    return this.#read(selector, "(e) => e.textContent");
+  }
+
+  inputValue(selector) {
+    return this.#read(selector, "(e) => e.value");
+  }
+
+  getAttribute(selector, name) {
+    return this.call(`(selector, name) => (${QUERY})(selector).getAttribute(name)`, [selector, name]);
+  }
+
+  isVisible(selector) {
+    return this.call(`(selector) => { const e = (${QUERY})(selector); return !!e && (${VISIBLE})(e); }`, [selector]);
+  }
+
+  async isHidden(selector) {
+    return !(await this.isVisible(selector));
+  }
+
+  async isEnabled(selector) {
+    await this.waitForSelector(selector, { state: "attached" });
+    return this.call(`(selector) => (${ENABLED})((${QUERY})(selector))`, [selector]);
+  }
+
+  async isDisabled(selector) {
+    return !(await this.isEnabled(selector));
+  }
+
+  $$eval(selector, fn) {
+    return this.call(`(selector, source) => (0, eval)("(" + source + ")")([...document.querySelectorAll(selector)])`,
+      [selector, fn.toString()]);
+  }
+
+  /** Resizes the window so that the page's viewport is `width` × `height`, as far as the window goes. */
+  async setViewportSize({ width, height }) {
+    for (let i = 0; i < 2; i++) {
+      const [iw, ih, ow, oh] = await this.call("() => [innerWidth, innerHeight, outerWidth, outerHeight]", []);
+      if (iw === width && ih === height) return;
+      await this.#do((d) => d.manage().window().setRect({ width: width + ow - iw, height: height + oh - ih }));
+    }
+  }
+
+  async screenshot({ path }) {
+    const png = await this.#do((d) => d.takeScreenshot());
+    await writeFile(path, Buffer.from(png, "base64"));
+  }
+
+  /** For "download": the next file this context's browser saves (Firefox saves every download to a folder of the context's). */
+  async waitForEvent(event, { timeout = TIMEOUT } = {}) {
+    if (event !== "download") throw new Error(`waitForEvent: ${event} is not supported over WebDriver`);
+    const { downloads, seenDownloads } = this.context;
+    const until = Date.now() + timeout;
+    for (;;) {
+      const names = await readdir(downloads);
+      // Firefox writes NAME.part and renames it when the download is complete.
+      const name = names.find((n) => !seenDownloads.has(n) && !n.endsWith(".part") && !names.includes(`${n}.part`));
+      if (name) {
+        seenDownloads.add(name);
+        const path = join(downloads, name);
+        return {
+          suggestedFilename: () => name,
+          saveAs: async (to) => writeFile(to, await readFile(path)),
+          path: async () => path,
+        };
+      }
+      if (Date.now() > until) throw new Error(`no download within ${timeout} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
