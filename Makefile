@@ -7,6 +7,7 @@ PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
 .PHONY: server test-server test-sync bench-server bench-sync test-browser-chrome test-browser-firefox test-browser-webkit
+.PHONY: $(foreach s,smoke e2e reliability,$(addprefix test-$(s)-,chrome firefox webkit))
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
 PKG_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock scripts/package.mjs README.md LICENSE
@@ -92,13 +93,22 @@ test-browser-webkit:
 	  env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown
 
-## The built package driven through its JS API in headless Chromium (and the README's JS quick start).
-test-smoke: build
-	$(ENV) node --test tests/smoke/
+## The JS tests run in each engine of BROWSERS, all on one build of pkg/: Chromium through
+## Playwright, Firefox and WebKit over WebDriver (tests/support/webdriver.mjs; WebKit under
+## xvfb-run, as MiniBrowser needs a display). TEST_BROWSER tells the tests which engine.
+JS_ENGINE_chrome := TEST_BROWSER=chromium
+JS_ENGINE_firefox := TEST_BROWSER=firefox
+JS_ENGINE_webkit := TEST_BROWSER=webkit xvfb-run -a
 
-## The playground (www/) driven as a person would in headless Chromium; screenshots in test-results/.
-test-e2e: build
-	$(ENV) node --test tests/e2e/
+## The built package driven through its JS API (and the README's JS quick start).
+test-smoke: $(addprefix test-smoke-,$(BROWSERS))
+$(addprefix test-smoke-,chrome firefox webkit): test-smoke-%: build
+	$(ENV) $(JS_ENGINE_$*) node --test tests/smoke/
+
+## The playground (www/) driven as a person would; screenshots in test-results/.
+test-e2e: $(addprefix test-e2e-,$(BROWSERS))
+$(addprefix test-e2e-,chrome firefox webkit): test-e2e-%: build
+	$(ENV) $(JS_ENGINE_$*) node --test tests/e2e/
 
 ## `npm pack` of pkg/ installed into fresh apps (plain ESM page, Vite build and dev server, webpack 5) in a
 ## temporary directory, each run in headless Chromium; the example TypeScript checked against it.
@@ -118,11 +128,12 @@ test-sync: build
 	$(ENV) cargo build -p session-server
 	$(ENV) scripts/with-postgres.sh node --test --test-concurrency=1 tests/sync/
 
-## The threats in RELIABILITY.md, in headless Chromium through the built package: many tabs,
-## crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a time,
-## so the crash timings are not disturbed by another browser.
-test-reliability: build
-	$(ENV) node --test --test-concurrency=1 tests/reliability/
+## The threats in RELIABILITY.md, in each engine of BROWSERS through the built package: many
+## tabs, crashes mid-save, schema upgrades, full disk, no IndexedDB, hostile input. One file at a
+## time, so the crash timings are not disturbed by another browser.
+test-reliability: $(addprefix test-reliability-,$(BROWSERS))
+$(addprefix test-reliability-,chrome firefox webkit): test-reliability-%: build
+	$(ENV) $(JS_ENGINE_$*) node --test --test-concurrency=1 tests/reliability/
 
 clean:
 	rm -rf target pkg pkg-bundler pkg-before test-results

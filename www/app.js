@@ -56,10 +56,19 @@ function parseTags(text) {
 
 // --- reading ------------------------------------------------------------------------------
 
-/** Reads what the sidebar shows: every session's metadata, and the origin's storage use. */
+/**
+ * Reads what the sidebar shows: every session's metadata, and the origin's storage use, or null
+ * where the browser cannot say (WebKitGTK has no navigator.storage: estimate() is UNAVAILABLE).
+ */
 async function readList() {
   const sessions = await app.store.list();
-  const { usage } = await SessionStore.estimate();
+  const usage = await SessionStore.estimate().then(
+    (estimate) => estimate.usage,
+    (e) => {
+      if (e.code === "UNAVAILABLE") return null;
+      throw e;
+    },
+  );
   return { sessions, usage };
 }
 
@@ -67,7 +76,7 @@ function drawList({ sessions, usage }) {
   app.sessions = sessions;
   view.renderList(sessions, app.current?.metadata.id, (id) => act("Resume", () => select(id)));
   $("#export-all").disabled = sessions.length === 0;
-  view.setStorage(`database "${DB_NAME}" · ${Math.round(usage / 1024)} KiB used by this origin`);
+  view.setStorage(`database "${DB_NAME}"${usage === null ? "" : ` · ${Math.round(usage / 1024)} KiB used by this origin`}`);
 }
 
 async function refreshList() {

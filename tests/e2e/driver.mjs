@@ -2,7 +2,7 @@
 // (or beside another page on the same one), driven as a person would, and read back from the page
 // and, as ground truth, from the database through a second connection.
 import assert from "node:assert/strict";
-import { uniqueDb } from "../support/browser.mjs";
+import { ENGINE, openPage, uniqueDb } from "../support/browser.mjs";
 import { countTurns, echoTurn, sumTokens } from "../../www/echo-agent.js";
 
 /**
@@ -13,26 +13,20 @@ import { countTurns, echoTurn, sumTokens } from "../../www/echo-agent.js";
  */
 export async function openPlayground(site, { viewport = { width: 1280, height: 800 }, context, db, stream } = {}) {
   const own = !context;
-  context ??= await site.browser.newContext({ viewport, acceptDownloads: true });
+  context ??= await site.newContext({ viewport, acceptDownloads: true });
   db ??= uniqueDb("e2e");
-  const page = await context.newPage();
-  const errors = [];
-  const dialogs = [];
-  page.on("pageerror", (e) => errors.push(e));
-  page.on("dialog", (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  await page.goto(`${site.base}/www/?db=${db}${stream === undefined ? "" : `&stream=${stream}`}`);
+  const page = await openPage(site, `/www/?db=${db}${stream === undefined ? "" : `&stream=${stream}`}`, { context });
+  // A WebDriver window is sized after it opened (Playwright sizes the context's pages).
+  if (ENGINE !== "chromium") await page.setViewportSize(viewport);
   await ready(page);
   return {
     page,
     db,
     context,
-    dialogs,
+    dialogs: page.dialogs,
     async done() {
-      assert.deepEqual(errors.map(String), [], "the page threw");
-      assert.deepEqual(dialogs, [], "a dialog was opened");
+      assert.deepEqual(page.uncaughtErrors.map(String), [], "the page threw");
+      assert.deepEqual(page.dialogs, [], "a dialog was opened");
       await (own ? context.close() : page.close());
     },
   };

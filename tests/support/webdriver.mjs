@@ -47,6 +47,8 @@ const ENGINES = {
   webkit: {
     driver: "WebKitWebDriver",
     args: (port) => [`--port=${port}`, "--host=127.0.0.1"],
+    // MiniBrowser saves downloads, without asking, to the XDG download folder, else to $HOME.
+    env: ({ downloads }) => ({ HOME: downloads }),
     capabilities: () => ({
       browserName: "MiniBrowser",
       "webkitgtk:browserOptions": { binary: WEBKIT, args: ["--automation"] },
@@ -119,9 +121,10 @@ export async function newContext(engine, { prefs = {} } = {}) {
   const spec = ENGINES[engine];
   if (!spec) throw new Error(`unknown engine ${engine}`);
   const port = await freePort();
-  const server = spawn(spec.driver, spec.args(port), { stdio: "ignore" });
-  const exited = new Promise((resolve) => server.once("exit", resolve));
   const downloads = await mkdtemp(join(tmpdir(), `downloads-${engine}-`));
+  const env = { ...process.env, ...spec.env?.({ downloads }) };
+  const server = spawn(spec.driver, spec.args(port), { stdio: "ignore", env });
+  const exited = new Promise((resolve) => server.once("exit", resolve));
   try {
     await Promise.race([listening(port), exited.then(() => { throw new Error(`${spec.driver} exited`); })]);
     const driver = await WebDriver.createSession(new Executor(new HttpClient(`http://127.0.0.1:${port}`)),
@@ -227,7 +230,11 @@ const job = id === null ? null : window.__testJobs?.all.get(id);
 if (id === null) return answer("drained");
 if (!job) return answer("lost");
 setTimeout(() => answer("pending"), ms);
-job.promise.then(() => { window.__testJobs.all.delete(id); answer("done", job.outcome); });`;
+job.promise.then(() => {
+  if (answered) return; // an earlier wait, which answered "pending": the next wait takes the outcome
+  window.__testJobs.all.delete(id);
+  answer("done", job.outcome);
+});`;
 
 // In the page: the first element `selector` matches; `:has-text("...")` at its end keeps those
 // whose text contains that (case-insensitively), as in Playwright.
@@ -448,13 +455,20 @@ export class Page {
       [selector, fn.toString()]);
   }
 
-  /** Resizes the window so that the page's viewport is `width` × `height`, as far as the window goes. */
+  /**
+   * Resizes the window so that the page's viewport is `width` × `height`, as far as the window
+   * goes (headless Firefox's is at least 500 wide, MiniBrowser's about 450); resolves with the
+   * viewport's size.
+   */
   async setViewportSize({ width, height }) {
+    const size = () => this.call("() => [innerWidth, innerHeight, outerWidth, outerHeight]", []);
     for (let i = 0; i < 2; i++) {
-      const [iw, ih, ow, oh] = await this.call("() => [innerWidth, innerHeight, outerWidth, outerHeight]", []);
-      if (iw === width && ih === height) return;
+      const [iw, ih, ow, oh] = await size();
+      if (iw === width && ih === height) break;
       await this.#do((d) => d.manage().window().setRect({ width: width + ow - iw, height: height + oh - ih }));
     }
+    const [w, h] = await size();
+    return { width: w, height: h };
   }
 
   async screenshot({ path }) {
@@ -462,7 +476,7 @@ export class Page {
     await writeFile(path, Buffer.from(png, "base64"));
   }
 
-  /** For "download": the next file this context's browser saves (Firefox saves every download to a folder of the context's). */
+  /** For "download": the next file this context's browser saves (both save every download to a folder of the context's). */
   async waitForEvent(event, { timeout = TIMEOUT } = {}) {
     if (event !== "download") throw new Error(`waitForEvent: ${event} is not supported over WebDriver`);
     const { downloads, seenDownloads } = this.context;

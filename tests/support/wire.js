@@ -1,6 +1,8 @@
 // Values between node and a page driven over WebDriver, which carries plain JSON only: these two
 // functions keep what Playwright's evaluate keeps (undefined, NaN, ±Infinity, -0, BigInt, Date,
-// Error, `__proto__` as a key). Self-contained: their source is also sent into the page.
+// Error) and drop what it drops (an own `__proto__` key), so that the tests and what they recorded
+// through Playwright (tests/fixtures/v1-database.json) mean the same in every engine.
+// Self-contained: their source is also sent into the page.
 
 /** A JSON text for `value`, special values tagged. */
 export function encode(value) {
@@ -19,7 +21,7 @@ export function encode(value) {
     if (v instanceof Error) return { $: "error", name: v.name, message: v.message, stack: v.stack };
     if (Array.isArray(v)) return v.map(walk);
     const o = {};
-    for (const k of Object.keys(v)) Object.defineProperty(o, k, { value: walk(v[k]), enumerable: true });
+    for (const k of Object.keys(v)) if (k !== "__proto__") o[k] = walk(v[k]);
     return { $: "object", v: o };
   };
   return JSON.stringify(walk(value));
@@ -41,9 +43,7 @@ export function decode(text) {
       case "error": return Object.assign(new Error(v.message), { name: v.name, stack: v.stack });
       default: {
         const o = {};
-        for (const k of Object.keys(v.v)) {
-          Object.defineProperty(o, k, { value: walk(v.v[k]), enumerable: true, writable: true, configurable: true });
-        }
+        for (const k of Object.keys(v.v)) o[k] = walk(v.v[k]);
         return o;
       }
     }
