@@ -4,7 +4,9 @@
 //!
 //! Reads are sent when asked for and awaited later, so all of an operation's reads share one
 //! round trip. Writes are queued; a failing one aborts the transaction, and the error surfaces
-//! where it commits. [`SessionTx::finish`] is the one ending of every write that keeps a session.
+//! where it commits. A write transaction dropped before [`SessionTx::commit`] (an operation that
+//! returned early with an error) is aborted, so nothing it queued is kept.
+//! [`SessionTx::finish`] is the one ending of every write that keeps a session.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -37,7 +39,18 @@ pub(crate) struct SessionTx<'a, M> {
     doing: Rc<str>,
     tx: IdbTransaction,
     done: JsFuture,
+    /// Whether dropping this transaction aborts it: a write not (yet) committed.
+    abort_on_drop: bool,
     mode: M,
+}
+
+impl<M> Drop for SessionTx<'_, M> {
+    fn drop(&mut self) {
+        if self.abort_on_drop {
+            // Throws only if the transaction already finished: then there is nothing to undo.
+            let _ = self.tx.abort();
+        }
+    }
 }
 
 impl<'a> SessionTx<'a, Reading> {
@@ -62,6 +75,7 @@ impl<'a, M> SessionTx<'a, M> {
                 message: message.clone(),
             });
         }
+        let abort_on_drop = mode == IdbTransactionMode::Readwrite;
         let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
         let opened = inner
             .db
@@ -72,6 +86,7 @@ impl<'a, M> SessionTx<'a, M> {
             inner,
             doing: doing.into(),
             done: JsFuture::from(requests::transaction_done(&tx)),
+            abort_on_drop,
             tx,
             mode,
         })

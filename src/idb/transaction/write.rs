@@ -7,7 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
 
 use super::{clock_from, SessionTx};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::idb::chunks::{self, Chunk, LastChunk};
 use crate::idb::record::SessionRecord;
 use crate::idb::requests::{self, dom_error};
@@ -172,16 +172,23 @@ impl<'a> SessionTx<'a, Writing> {
     /// the error that aborted them all), then remembers the written sessions' last chunks and
     /// reports the changes to this connection's watchers and, through the channel, to every
     /// other connection to the database.
-    pub async fn commit(self) -> Result<()> {
-        let Writing {
-            written, changes, ..
-        } = self.mode;
+    pub async fn commit(mut self) -> Result<()> {
+        let written = std::mem::take(&mut self.mode.written);
+        let changes = std::mem::take(&mut self.mode.changes);
         let tails = &self.inner.tails;
         // Forgotten before the commit: if it fails, nothing stale is left behind.
         for (id, _, _) in &written {
             tails.forget(id);
         }
-        self.done.await.map_err(|e| dom_error(&self.doing, &e))?;
+        // Everything is queued: from here on the transaction commits (or fails) on its own.
+        self.abort_on_drop = false;
+        if let Err(e) = (&mut self.done).await {
+            let error = dom_error(&self.doing, &e);
+            if matches!(error, Error::QuotaExceeded { .. }) {
+                self.inner.after_quota_failure();
+            }
+            return Err(error);
+        }
         for (id, rev, last) in written {
             tails.remember(id, rev, last);
         }
