@@ -25,7 +25,7 @@ use js_sys::Function;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbTransaction};
+use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
 pub(crate) use self::changes::to_js as changes_to_js;
 use self::changes::Changes;
@@ -151,6 +151,15 @@ impl IndexedDbSessionManager {
 }
 
 impl Inner {
+    /// After a write failed for want of space: Firefox makes the connection's next read-write
+    /// transaction a "cleanup" one that refuses every put (InvalidStateError), so the store spends
+    /// it on an empty transaction and its next write is an ordinary one.
+    pub(crate) fn after_quota_failure(&self) {
+        let _ = self
+            .db
+            .transaction_with_str_and_mode(schema::SESSIONS, IdbTransactionMode::Readwrite);
+    }
+
     fn close(&self, why: String) {
         let mut closed = self.closed.borrow_mut();
         if closed.is_none() {

@@ -119,8 +119,6 @@ test("a write in one tab reaches the other tab's watch listener, after it commit
 
 test("a write that rolled back reaches no listener", {
   skip: ENGINE === "webkit" && "WebKitGTK cannot be given a quota to make a write fail (RELIABILITY.md, Full disk)",
-  // The save after the refused one fails too (STORAGE: InvalidStateError), as tests/reliability/quota.test.mjs shows.
-  todo: ENGINE === "firefox" && "Firefox refuses the next write on a connection after a quota failure (RELIABILITY.md, Full disk)",
 }, async () => {
   let context;
   let writer;
