@@ -482,9 +482,11 @@ export class Page {
     const { downloads, seenDownloads } = this.context;
     const until = Date.now() + timeout;
     for (;;) {
-      const names = await readdir(downloads);
-      // Firefox writes NAME.part and renames it when the download is complete.
-      const name = names.find((n) => !seenDownloads.has(n) && !n.endsWith(".part") && !names.includes(`${n}.part`));
+      // Files only: MiniBrowser also keeps its own folders in $HOME, which is this folder.
+      const names = (await readdir(downloads, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+      // Firefox writes NAME.part and renames it when the download is complete; WebKit NAME.wkdownload.
+      const partial = (n) => n.endsWith(".part") || n.endsWith(".wkdownload");
+      const name = names.find((n) => !seenDownloads.has(n) && !partial(n) && !names.some((m) => partial(m) && m.startsWith(n)));
       if (name) {
         seenDownloads.add(name);
         const path = join(downloads, name);
