@@ -115,11 +115,13 @@ $(addprefix test-e2e-,chrome firefox webkit): test-e2e-%: build
 test-package: build
 	$(ENV) node --test tests/package/
 
-## Ours against Dexie 4 and raw IndexedDB in headless Chromium; prints the table (see BENCHMARKS.md).
+## Ours against Dexie 4 and raw IndexedDB in one headless browser, BENCH_BROWSER (chrome, firefox
+## or webkit); prints the table (see BENCHMARKS.md) and writes it to test-results/bench-<engine>.md.
 ## BASELINE=<git revision> adds the package as built from that revision, as the "before" column.
+BENCH_BROWSER ?= chrome
 bench: build
 	$(if $(BASELINE),$(ENV) bash scripts/build-before.sh $(BASELINE))
-	$(ENV) BENCH_BEFORE=$(if $(BASELINE),1,0) node bench/run.mjs
+	$(ENV) BENCH_BEFORE=$(if $(BASELINE),1,0) $(JS_ENGINE_$(BENCH_BROWSER)) node bench/run.mjs
 
 ## Syncing (tests/sync/): devices as headless-Chromium contexts, through the built package, real
 ## HTTP and session-server (debug build) on a throwaway PostgreSQL. One file at a time: each kills

@@ -1,14 +1,15 @@
 // The benchmark driver: runs every workload against this crate (`ours`), a second instance of it
-// (`ours#2`, the control), Dexie and raw IndexedDB in one headless Chromium, interleaved within
+// (`ours#2`, the control), Dexie and raw IndexedDB in one headless browser (Chromium, or the
+// engine TEST_BROWSER names: `make bench BENCH_BROWSER=firefox|webkit`), interleaved within
 // every round with a rotating order, discards a warm-up round, and prints medians with their
 // spread and the ratios. `BENCH_ROUNDS` (default 5) and `BENCH_QUICK=1` (small sizes, to check
 // the harness) change its size; `BENCH_BEFORE=1` adds an earlier build of the package (pkg-before/,
 // made by `make bench BASELINE=rev`) as the "before" column, run interleaved with the others.
-// Writes the table to test-results/bench.md as well.
+// Writes the table to test-results/bench-<engine>.md as well.
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import os from "node:os";
-import { openPage, startSite } from "../tests/support/browser.mjs";
+import { ENGINE, openPage, startSite } from "../tests/support/browser.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
@@ -18,7 +19,7 @@ const SIZES = QUICK
 const BEFORE = process.env.BENCH_BEFORE === "1";
 const STORES = ["ours", "ours#2", ...(BEFORE ? ["before"] : []), "dexie", "raw"];
 
-// Precise heap figures (and gc()) for the export/import rows' peak memory.
+// Precise heap figures (and gc()) for the export/import rows' peak memory (Chromium only).
 const site = await startSite({ args: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
 const page = await openPage(site, "/bench/index.html");
 await page.waitForFunction(() => window.bench?.ready);
@@ -83,9 +84,9 @@ for (let round = 0; round <= ROUNDS; round++) {
     const r = await run(([count]) => window.bench.portable("ours", count), [SIZES.exported]);
     const mb = (bytes) => bytes / (1 << 20);
     put(`8a. export ${SIZES.exported} sessions x 50 messages (ms)`, "ours", r.exportMs);
-    put("8b. export: peak live JS heap above start (MB)", "ours", mb(r.exportPeak));
+    if (r.exportPeak !== null) put("8b. export: peak live JS heap above start (MB)", "ours", mb(r.exportPeak));
     put(`8c. import that file (${(mb(r.bytes)).toFixed(0)} MB) into an empty database (ms)`, "ours", r.importMs);
-    put("8d. import: peak live JS heap above start (MB)", "ours", mb(r.importPeak));
+    if (r.importPeak !== null) put("8d. import: peak live JS heap above start (MB)", "ours", mb(r.importPeak));
   }
   for (const store of order) {
     const cold = await openPage(site, `/bench/cold.html?store=${encodeURIComponent(store.replace(/#.*/, ""))}`);
@@ -94,7 +95,7 @@ for (let round = 0; round <= ROUNDS; round++) {
     await cold.close();
   }
 }
-const version = site.browser.version();
+const version = await site.version();
 await site.close();
 
 const median = (a) => {
@@ -182,4 +183,4 @@ lines.push("", "| target | measured | limit | |", "| --- | --- | --- | --- |", .
 const table = lines.join("\n");
 console.log(table);
 await mkdir(new URL("../test-results/", import.meta.url), { recursive: true });
-await writeFile(new URL("../test-results/bench.md", import.meta.url), `${table}\n`);
+await writeFile(new URL(`../test-results/bench-${ENGINE}.md`, import.meta.url), `${table}\n`);

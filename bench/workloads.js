@@ -228,8 +228,12 @@ export async function portable(store, count) {
   return { exportMs: exporting.ms, exportPeak, importMs: importing.ms, importPeak, bytes: file.size };
 }
 
-/** Runs `op`, sampling the live JS heap (after a full collection) every 100 ms: `{ result, peak }`. */
+/**
+ * Runs `op`, sampling the live JS heap (after a full collection) every 100 ms: `{ result, peak }`;
+ * `peak` is null where the engine shows no heap figures (only Chromium has `performance.memory`).
+ */
 async function liveHeap(op) {
+  if (!window.gc || !performance.memory) return { result: await op(), peak: null };
   const live = () => {
     window.gc();
     return performance.memory.usedJSHeapSize;
