@@ -4,48 +4,16 @@
 // It starts WebKitWebDriver on a free port of 127.0.0.1 and, in front of it, a small proxy that
 // adds to every new session the capabilities WebKitGTK needs (the MiniBrowser binary, in
 // automation mode), since wasm-bindgen's test runner sends Safari none. The command gets the
-// proxy's address as SAFARIDRIVER_REMOTE (what wasm-bindgen-test-runner reads) and as
-// WEBKIT_WEBDRIVER (for the JS tests); both servers stop when it exits, whose status this exits with.
+// proxy's address as SAFARIDRIVER_REMOTE (what wasm-bindgen-test-runner reads); both servers stop
+// when it exits, whose status this exits with. (The JS tests start their own: tests/support/webdriver.mjs.)
 import { spawn } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
-
-const BINARY = process.env.WEBKIT_BROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
-const CAPABILITIES = {
-  browserName: "MiniBrowser",
-  "webkitgtk:browserOptions": { binary: BINARY, args: ["--automation"] },
-};
+import { freePort, listening, WEBKIT_CAPABILITIES } from "./webdriver-servers.mjs";
 
 const command = process.argv.slice(process.argv.indexOf("--") + 1);
 if (command.length === 0) {
   console.error("usage: node scripts/webkit-webdriver.mjs -- COMMAND [ARGS...]");
   process.exit(2);
-}
-
-/** A free TCP port of 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until something listens on `port`. */
-async function listening(port, ms = 20_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => socket.end(() => resolve(true)));
-      socket.on("error", () => resolve(false));
-    });
-    if (up) return;
-    if (Date.now() > until) throw new Error(`WebKitWebDriver did not listen on port ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The body of a new-session request with WebKitGTK's capabilities merged into it. */
@@ -57,14 +25,14 @@ function withCapabilities(body) {
     return body;
   }
   const capabilities = (request.capabilities ??= {});
-  capabilities.alwaysMatch = { ...capabilities.alwaysMatch, ...CAPABILITIES };
+  capabilities.alwaysMatch = { ...capabilities.alwaysMatch, ...WEBKIT_CAPABILITIES };
   delete request.desiredCapabilities; // the legacy form: WebKitWebDriver speaks W3C only
   return JSON.stringify(request);
 }
 
 const driverPort = await freePort();
 const driver = spawn("WebKitWebDriver", [`--port=${driverPort}`, "--host=127.0.0.1"], { stdio: "inherit" });
-await listening(driverPort);
+await listening(driverPort, "WebKitWebDriver");
 
 const proxy = http.createServer((req, res) => {
   const chunks = [];
@@ -89,7 +57,7 @@ const address = `http://127.0.0.1:${proxy.address().port}`;
 
 const child = spawn(command[0], command.slice(1), {
   stdio: "inherit",
-  env: { ...process.env, SAFARIDRIVER_REMOTE: address, WEBKIT_WEBDRIVER: address },
+  env: { ...process.env, SAFARIDRIVER_REMOTE: address },
 });
 const status = await new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 proxy.close();

@@ -43,16 +43,7 @@ async function fillPastQuota() {
   const incompressible = ENGINE === "firefox";
   const r = await run(page, async ({ SessionStore }, raw, { dbName, quota, incompressible }) => {
     const grab = (p) => p.then(() => "resolved", (e) => `${e.name} ${e.code}: ${e.message}`);
-    let seed = 1;
-    const noise = (n) => {
-      let out = "";
-      while (out.length < n) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        out += seed.toString(36);
-      }
-      return out.slice(0, n);
-    };
-    const filler = (text, size) => (incompressible ? text + noise(size - text.length) : text.padEnd(size, "z"));
+    const filler = (text, size) => (incompressible ? text + raw.noise(size - text.length) : text.padEnd(size, "z"));
     const session = (id, count, size) => ({
       metadata: { id, name: `session ${id}`, tags: ["quota"], agentName: "a", createdAt: 0, updatedAt: 0,
         turnCount: count, totalTokens: 0 },

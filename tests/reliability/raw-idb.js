@@ -1,5 +1,20 @@
 // Raw IndexedDB access for the reliability tests, in the page, bypassing the store: dump every
-// object store exactly (layout, keys, values) and write a fixture with the frozen v1 layout.
+// object store exactly (layout, keys, values) and write a fixture with the frozen v1 layout; and
+// text that does not compress, for filling a quota.
+
+let noiseSeed = 1;
+/**
+ * `n` characters of pseudo-random text, different on every call (a seeded generator): Firefox
+ * compresses what it stores, so a quota is filled only by text like this.
+ */
+export function noise(n) {
+  let out = "";
+  while (out.length < n) {
+    noiseSeed = (Math.imul(noiseSeed, 1103515245) + 12345) >>> 0;
+    out += noiseSeed.toString(36);
+  }
+  return out.slice(0, n);
+}
 
 export function req(request) {
   return new Promise((resolve, reject) => {

@@ -139,19 +139,10 @@ test("a write that rolled back reaches no listener", async () => {
   const dbName = uniqueDb("rollback");
   await listen(watcher, dbName);
   await listen(writer, dbName);
-  const r = await run(writer, async (_lib, _raw, { incompressible, how }) => {
-    let seed = 1;
-    const noise = (n) => {
-      let out = "";
-      while (out.length < n) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        out += seed.toString(36);
-      }
-      return out.slice(0, n);
-    };
+  const r = await run(writer, async (_lib, raw, { incompressible, how }) => {
     const session = (id, count, size) => ({
       metadata: { id, name: null, tags: [], agentName: "a", createdAt: 0, updatedAt: 0, turnCount: 0, totalTokens: 0 },
-      messages: Array.from({ length: count }, (_, i) => (incompressible ? `${i} ${noise(size)}`.slice(0, size) : `${i} `.padEnd(size, "z"))),
+      messages: Array.from({ length: count }, (_, i) => (incompressible ? `${i} ${raw.noise(size)}`.slice(0, size) : `${i} `.padEnd(size, "z"))),
       state: null,
     });
     const put = IDBObjectStore.prototype.put;

@@ -53,13 +53,21 @@ export async function startSite({ args = [], cors = false, page = TEST_PAGE } = 
     },
     newContext: (options) => browser.newContext(options),
     version: () => `chromium ${browser.version()}`,
-    tab: (context) => openPage(site, page, { context, ready: true }),
-    async tabs(n) {
-      const context = await site.newContext();
-      const pages = [];
-      for (let i = 0; i < n; i++) pages.push(await site.tab(context));
-      return { context, pages };
-    },
+  };
+  return withTabs(site, page);
+}
+
+/**
+ * Adds to `site` `tab(context)`, which opens `page` in `context` and waits until it is ready, and
+ * `tabs(n)`, which opens n of them in a fresh context.
+ */
+function withTabs(site, page) {
+  site.tab = (context) => openPage(site, page, { context, ready: true });
+  site.tabs = async (n) => {
+    const context = await site.newContext();
+    const pages = [];
+    for (let i = 0; i < n; i++) pages.push(await site.tab(context));
+    return { context, pages };
   };
   return site;
 }
@@ -105,15 +113,8 @@ function startWebDriverSite(server, page) {
     async version() {
       return webdriver.engineVersion(await site.defaultContext());
     },
-    tab: (context) => openPage(site, page, { context, ready: true }),
-    async tabs(n) {
-      const context = await site.newContext();
-      const pages = [];
-      for (let i = 0; i < n; i++) pages.push(await site.tab(context));
-      return { context, pages };
-    },
   };
-  return site;
+  return withTabs(site, page);
 }
 
 /**

@@ -10,14 +10,13 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { Key, WebDriver } from "selenium-webdriver";
 import { Executor, HttpClient } from "selenium-webdriver/http/index.js";
+import { freePort, listening, WEBKIT_CAPABILITIES } from "../../scripts/webdriver-servers.mjs";
 import { decode, encode } from "./wire.js";
 
 /** Firefox ESR (or $FIREFOX_BINARY), through a wrapper that keeps it running when a tab's process dies. */
 const FIREFOX = new URL("./firefox.sh", import.meta.url).pathname;
-const WEBKIT = process.env.WEBKIT_BROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 /** How long a wait for the page lasts unless told otherwise, as Playwright's default. */
 const TIMEOUT = 30_000;
 
@@ -49,38 +48,9 @@ const ENGINES = {
     args: (port) => [`--port=${port}`, "--host=127.0.0.1"],
     // MiniBrowser saves downloads, without asking, to the XDG download folder, else to $HOME.
     env: ({ downloads }) => ({ HOME: downloads }),
-    capabilities: () => ({
-      browserName: "MiniBrowser",
-      "webkitgtk:browserOptions": { binary: WEBKIT, args: ["--automation"] },
-    }),
+    capabilities: () => WEBKIT_CAPABILITIES,
   },
 };
-
-/** A free TCP port of 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until something listens on `port`. */
-async function listening(port, ms = 20_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => socket.end(() => resolve(true)));
-      socket.on("error", () => resolve(false));
-    });
-    if (up) return;
-    if (Date.now() > until) throw new Error(`the WebDriver server did not listen on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The process ids below `pid` (children, their children, ...), with their command lines. */
 export async function descendants(pid) {
@@ -126,7 +96,7 @@ export async function newContext(engine, { prefs = {} } = {}) {
   const server = spawn(spec.driver, spec.args(port), { stdio: "ignore", env });
   const exited = new Promise((resolve) => server.once("exit", resolve));
   try {
-    await Promise.race([listening(port), exited.then(() => { throw new Error(`${spec.driver} exited`); })]);
+    await Promise.race([listening(port, spec.driver), exited.then(() => { throw new Error(`${spec.driver} exited`); })]);
     const driver = await WebDriver.createSession(new Executor(new HttpClient(`http://127.0.0.1:${port}`)),
       spec.capabilities({ downloads, prefs }));
     await driver.manage().setTimeouts({ script: 600_000, pageLoad: 60_000 });
