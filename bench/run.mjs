@@ -18,6 +18,8 @@ const SIZES = QUICK
   : { save200: 200, history: 1000, turns: 1000, lists: [100, 10000], long: 10000, exported: 10000 };
 const BEFORE = process.env.BENCH_BEFORE === "1";
 const STORES = ["ours", "ours#2", ...(BEFORE ? ["before"] : []), "dexie", "raw"];
+/** The stores that are this crate (now or before), with an append of their own. */
+const appends = (store) => store.startsWith("ours") || store === "before";
 
 // Precise heap figures (and gc()) for the export/import rows' peak memory (Chromium only).
 const site = await startSite({ args: ["--enable-precise-memory-info", "--js-flags=--expose-gc"] });
@@ -47,13 +49,13 @@ for (let round = 0; round <= ROUNDS; round++) {
     put("3a. agent loop, save whole session: turn 10 (ms)", store, r.early);
     put(`3b. agent loop, save whole session: turn ${SIZES.turns} (ms)`, store, r.late);
     // Dexie and raw IndexedDB have no append: their per-turn write is this same re-put.
-    if (!store.startsWith("ours")) {
+    if (!appends(store)) {
       put("3c. agent loop, append (others re-put): turn 10 (ms)", store, r.early);
       put(`3d. agent loop, append (others re-put): turn ${SIZES.turns} (ms)`, store, r.late);
       put(`3e. agent loop, append (others re-put): all ${SIZES.turns} turns (ms)`, store, r.total);
     }
   }
-  for (const store of order.filter((s) => s.startsWith("ours"))) {
+  for (const store of order.filter(appends)) {
     const r = await run(([store, sizes]) => window.bench.WORKLOADS.loop(store, sizes, "append"), [store, SIZES]);
     put("3c. agent loop, append (others re-put): turn 10 (ms)", store, r.early);
     put(`3d. agent loop, append (others re-put): turn ${SIZES.turns} (ms)`, store, r.late);
