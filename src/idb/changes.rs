@@ -7,7 +7,7 @@
 //! write (a structured clone and a message between processes), which a store nobody watches
 //! would otherwise pay on every write of a burst.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object};
@@ -33,6 +33,9 @@ const POST_DELAY_MS: i32 = 16;
 /// A connection's watchers and its end of the database's channel.
 pub(crate) struct Changes {
     pub watchers: Watchers,
+    /// True while this connection's watchers hear a write pulled from the server, so that
+    /// syncing (`start_sync`) does not wake for its own pulls.
+    pub hearing_pulled: Cell<bool>,
     /// `None` where the context has no BroadcastChannel: then only this connection's writes are seen.
     channel: Option<Channel>,
 }
@@ -106,16 +109,22 @@ impl Changes {
                     _post: post,
                 }
             });
-        Changes { watchers, channel }
+        Changes {
+            watchers,
+            hearing_pulled: Cell::new(false),
+            channel,
+        }
     }
 
-    /// Tells this connection's watchers what a write changed, and queues it for every other
-    /// connection.
-    pub fn publish(&self, changes: &[Change]) {
+    /// Tells this connection's watchers what a write changed (`pulled`: a write of the server's,
+    /// applied by a sync), and queues it for every other connection.
+    pub fn publish(&self, changes: &[Change], pulled: bool) {
         if changes.is_empty() {
             return;
         }
+        self.hearing_pulled.set(pulled);
         self.watchers.notify(changes);
+        self.hearing_pulled.set(false);
         if let Some(Channel { outbox, .. }) = &self.channel {
             outbox.writes.borrow_mut().push(changes.to_vec());
             let waiting = outbox.timer.borrow().is_some();

@@ -68,9 +68,9 @@ impl SessionStore {
         })
     }
 
-    /// Keeps syncing: a round now, soon after every write (in whichever tab), and at least every
-    /// `intervalMs`. One tab of the origin syncs a database at a time; the others take over
-    /// when it stops or closes. Returns the function that stops it.
+    /// Keeps syncing: a round now, soon after every write (in whichever tab; not the writes of its
+    /// own pulls), and at least every `intervalMs`. One tab of the origin syncs a database at a
+    /// time; the others take over when it stops or closes. Returns the function that stops it.
     #[wasm_bindgen(js_name = startSync, unchecked_return_type = "() => void")]
     pub fn start_sync(
         &self,

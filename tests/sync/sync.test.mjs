@@ -366,3 +366,28 @@ test("one tab of a database syncs; another takes over when it closes", async () 
   await context.close();
   await other.context.close();
 });
+
+test("startSync: a round that pulled starts no other; a write starts one soon", async () => {
+  const remote = account();
+  const [a, b] = [await device(), await device()];
+  await on(a, (store, s) => store.save(s), session("from-a", "a", ["one", "two"]));
+  assert.equal((await sync(a, remote)).pushed, 1);
+  await run(b.page, async (_lib, _raw, remote) => {
+    window.rounds = [];
+    window.stopSync = window.store.startSync({ ...remote, intervalMs: 60_000, onRound: (r) => window.rounds.push(r) });
+  }, remote);
+  await b.page.waitForFunction(() => window.rounds.length >= 1, null, { timeout: 10_000 });
+  // The pulled session's write is heard by b's own watchers; it must not wake b's syncing.
+  await new Promise((r) => setTimeout(r, 1500));
+  const afterPull = await b.page.evaluate(() => window.rounds.map((r) => r.report ?? r));
+  assert.deepEqual(afterPull, [{ pushed: 0, pulled: 1, conflicts: 0 }]);
+  // A write of the app's does, within the wake delay (250 ms) and a round trip.
+  await on(b, (store, s) => store.save(s), session("from-b", "b", ["three"]));
+  await b.page.waitForFunction(() => window.rounds.length >= 2, null, { timeout: 5_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  const rounds = await b.page.evaluate(() => window.rounds.map((r) => r.report ?? r));
+  assert.deepEqual(rounds.slice(1), [{ pushed: 1, pulled: 0, conflicts: 0 }]);
+  await run(b.page, () => window.stopSync());
+  await a.context.close();
+  await b.context.close();
+});

@@ -79,6 +79,7 @@ impl IndexedDbSessionManager {
         let id = entry.id.as_str();
         let doing = format!("applying a pulled change of session \"{id}\"");
         let mut tx = SessionTx::write(&self.inner, SYNCING, doing)?;
+        tx.pulled();
         let (record, synced, deleted) = (tx.record(id)?, tx.synced(id)?, tx.deleted(id)?);
         let (record, synced) = (found(record.await)?, synced.await?);
         // Deleted here and not yet there: the push deletes it everywhere, whatever changed.
@@ -167,6 +168,7 @@ impl IndexedDbSessionManager {
     async fn apply_whole(&self, id: &str, whole: Option<&Pulled>) -> Result<()> {
         let doing = format!("applying session \"{id}\" as the server has it");
         let mut tx = SessionTx::write(&self.inner, SYNCING, doing)?;
+        tx.pulled();
         match whole {
             Some(put) => tx.put_whole(put, None).await?,
             None => {
@@ -200,6 +202,7 @@ impl IndexedDbSessionManager {
     async fn drop_unseen(&self, seen: &[String]) -> Result<()> {
         let doing = "deleting what the server no longer has".to_owned();
         let mut tx = SessionTx::write(&self.inner, SYNCING, doing)?;
+        tx.pulled();
         for id in tx.keys(SYNCED)?.await? {
             if seen.contains(&id) {
                 continue;

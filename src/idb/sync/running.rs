@@ -1,5 +1,6 @@
 //! Syncing that goes on: [`IndexedDbSessionManager::start_sync`] runs a round now, soon after
-//! every write to the database (from any tab), and at least every interval, until stopped. Rounds
+//! every write to the database (from any tab; not the writes its own pulls make), and at least
+//! every interval, until stopped. Rounds
 //! take a Web Lock named after the database, so one runs at a time across the origin's tabs and
 //! workers (one-off `sync` calls included); and only one tab keeps syncing: the others wait for
 //! its lock and take over when it stops or closes.
@@ -113,7 +114,15 @@ impl IndexedDbSessionManager {
             inner: self.inner.clone(),
         };
         let waker = Rc::downgrade(&pacer);
+        let inner = Rc::downgrade(&self.inner);
         let watch = self.inner.changes.watchers.subscribe(Box::new(move |_| {
+            // A write this sync pulled is not one to push: waking for it would cost a round.
+            if inner
+                .upgrade()
+                .is_some_and(|i| i.changes.hearing_pulled.get())
+            {
+                return;
+            }
             if let Some(pacer) = waker.upgrade() {
                 pacer.wake();
             }

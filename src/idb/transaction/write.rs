@@ -27,6 +27,8 @@ pub(crate) struct Writing {
     written: Vec<(String, f64, LastChunk)>,
     /// What the commit changed, for the watchers.
     changes: Vec<Change>,
+    /// Whether those changes are the server's, pulled by a sync.
+    pulled: bool,
 }
 
 impl<'a> SessionTx<'a, Writing> {
@@ -39,8 +41,15 @@ impl<'a> SessionTx<'a, Writing> {
                 clock_read: Some(JsFuture::from(requests::highest_key(&index))),
                 written: Vec::new(),
                 changes: Vec::new(),
+                pulled: false,
             })
         })
+    }
+
+    /// Says that what this transaction writes was pulled from the server: its watchers hear it
+    /// as such, and syncing does not wake for it.
+    pub fn pulled(&mut self) {
+        self.mode.pulled = true;
     }
 
     /// Queues writing `chunk` of session `id`.
@@ -192,7 +201,7 @@ impl<'a> SessionTx<'a, Writing> {
         for (id, rev, last) in written {
             tails.remember(id, rev, last);
         }
-        self.inner.changes.publish(&changes);
+        self.inner.changes.publish(&changes, self.mode.pulled);
         Ok(())
     }
 
