@@ -22,26 +22,7 @@ after(async () => {
   await site.close();
 });
 
-/** In the page: stores the old version, then starts saving the new one (resolving at once). */
-async function startSave({ SessionStore }, _raw, { dbName, oldLen, newLen, wait }) {
-  const version = (v, len) => ({
-    metadata: { id: "big", name: `version ${v}`, tags: [`v${v}`], agentName: "crash-agent", createdAt: 1,
-      updatedAt: 0, turnCount: len, totalTokens: len * 10 },
-    messages: Array.from({ length: len }, (_, i) => ({ role: "user", content: `version ${v} message ${i} ${"x".repeat(400)}` })),
-    state: { version: v },
-  });
-  const store = await SessionStore.open(dbName);
-  await store.save(version(0, oldLen));
-  const next = version(1, newLen);
-  const saving = store.save(next); // encodes synchronously, then writes
-  const writing = performance.now();
-  window.saveStarted?.();
-  if (wait) return await saving.then(() => performance.now() - writing);
-  window.saving = saving;
-  return null;
-}
-
-/** In the page (Firefox, WebKit): stores the old version, and keeps the new one and the store for page.start. */
+/** In the page: stores the old version, and keeps the new one and the store for startSave (or page.start). */
 async function prepareSave({ SessionStore }, _raw, { dbName, oldLen, newLen }) {
   const version = (v, len) => ({
     metadata: { id: "big", name: `version ${v}`, tags: [`v${v}`], agentName: "crash-agent", createdAt: 1,
@@ -52,6 +33,19 @@ async function prepareSave({ SessionStore }, _raw, { dbName, oldLen, newLen }) {
   window.store = await SessionStore.open(dbName);
   await window.store.save(version(0, oldLen));
   window.next = version(1, newLen);
+}
+
+/**
+ * In the page, after prepareSave: starts saving the new version; resolves at once, or with how long
+ * the save's writes took if `wait`.
+ */
+async function startSave(_lib, _raw, { wait }) {
+  const saving = window.store.save(window.next); // encodes synchronously, then writes
+  const writing = performance.now();
+  window.saveStarted?.();
+  if (wait) return await saving.then(() => performance.now() - writing);
+  window.saving = saving;
+  return null;
 }
 
 /** In a fresh page: what the store holds now. */
@@ -81,7 +75,8 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
   { skip: ENGINE !== "chromium" && "CDP Page.crash is Chromium's; the other engines run the next test" }, async () => {
   const context = await site.newContext();
   const calibrate = await site.tab(context);
-  const ms = await run(calibrate, startSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN, wait: true });
+  await run(calibrate, prepareSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN });
+  const ms = await run(calibrate, startSave, { wait: true });
   await calibrate.close();
   const reader = await site.tab(context);
   const outcomes = { old: 0, new: 0 };
@@ -95,7 +90,8 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
     let signal;
     const started = new Promise((resolve) => (signal = resolve));
     await page.exposeFunction("saveStarted", () => signal());
-    await run(page, startSave, { dbName, oldLen: OLD_LEN, newLen: NEW_LEN, wait: false });
+    await run(page, prepareSave, { dbName, oldLen: OLD_LEN, newLen: NEW_LEN });
+    await run(page, startSave, { wait: false });
     await started;
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (way === "crash") {
@@ -141,7 +137,8 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
   // No preallocated processes: a page's process is then one started after the session began.
   const context = await site.newContext({ prefs: { "dom.ipc.processPrelaunch.enabled": false } });
   const calibrate = await site.tab(context);
-  const ms = await run(calibrate, startSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN, wait: true });
+  await run(calibrate, prepareSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN });
+  const ms = await run(calibrate, startSave, { wait: true });
   await calibrate.close();
   const outcomes = { old: 0, new: 0 };
   const ways = { kill: 0, close: 0 };

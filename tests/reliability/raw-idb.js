@@ -1,6 +1,22 @@
 // Raw IndexedDB access for the reliability tests, in the page, bypassing the store: dump every
-// object store exactly (layout, keys, values) and write a fixture with the frozen v1 layout; and
-// text that does not compress, for filling a quota.
+// object store exactly (layout, keys, values) and write a fixture with the frozen v1 layout; text
+// that does not compress, for filling a quota; and a put the browser refuses, for failing a write.
+
+/**
+ * Makes the `n`th `IDBObjectStore.prototype.put` from now throw InvalidStateError (as Firefox's
+ * cleanup transaction does after a quota failure); returns the function that puts `put` back.
+ */
+export function refusePut(n) {
+  const put = IDBObjectStore.prototype.put;
+  let calls = 0;
+  IDBObjectStore.prototype.put = function (...args) {
+    if (++calls === n) throw new DOMException("refused by the test", "InvalidStateError");
+    return put.apply(this, args);
+  };
+  return () => {
+    IDBObjectStore.prototype.put = put;
+  };
+}
 
 let noiseSeed = 1;
 /**

@@ -35,7 +35,6 @@ for (const [name, write] of Object.entries(WRITES)) {
         messages: Array.from({ length: 1500 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `message ${i}` })),
         state: { n: 1 },
       };
-      const put = IDBObjectStore.prototype.put;
       const outcomes = [];
       // The Nth put throws, for N = 1, 2, ... until the write makes fewer puts than N and succeeds.
       for (let n = 1; n <= 20; n++) {
@@ -44,13 +43,9 @@ for (const [name, write] of Object.entries(WRITES)) {
         await store.save(session);
         await store.save({ ...session, metadata: { ...session.metadata, id: "other", name: "other" } });
         const before = await raw.dumpText(dbName);
-        let calls = 0;
-        IDBObjectStore.prototype.put = function (...args) {
-          if (++calls === n) throw new DOMException("refused by the test", "InvalidStateError");
-          return put.apply(this, args);
-        };
+        const restore = raw.refusePut(n);
         const outcome = await op(store, session).then(() => "resolved", (e) => `${e.name} ${e.code}: ${e.message}`);
-        IDBObjectStore.prototype.put = put;
+        restore();
         const same = (await raw.dumpText(dbName)) === before;
         // Usable afterwards: the same write goes through.
         const again = outcome === "resolved" ? "resolved" : await op(store, session).then(() => "resolved", (e) => e.message);

@@ -145,16 +145,9 @@ test("a write that rolled back reaches no listener", async () => {
       messages: Array.from({ length: count }, (_, i) => (incompressible ? `${i} ${raw.noise(size)}`.slice(0, size) : `${i} `.padEnd(size, "z"))),
       state: null,
     });
-    const put = IDBObjectStore.prototype.put;
-    if (how === "refused put") {
-      let calls = 0;
-      IDBObjectStore.prototype.put = function (...args) {
-        if (++calls === 2) throw new DOMException("refused by the test", "InvalidStateError");
-        return put.apply(this, args);
-      };
-    }
+    const restore = how === "refused put" ? raw.refusePut(2) : () => {};
     const tooBig = await window.store.save(session("too-big", 2000, 4096)).then(() => "saved", (e) => e.code);
-    IDBObjectStore.prototype.put = put;
+    restore();
     const small = await window.store.save(session("small", 2, 10));
     return { tooBig, small };
   }, { incompressible: ENGINE === "firefox", how });

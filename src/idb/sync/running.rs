@@ -1,9 +1,8 @@
 //! Syncing that goes on: [`IndexedDbSessionManager::start_sync`] runs a round now, soon after
 //! every write to the database (from any tab; not the writes its own pulls make), and at least
-//! every interval, until stopped. Rounds
-//! take a Web Lock named after the database, so one runs at a time across the origin's tabs and
-//! workers (one-off `sync` calls included); and only one tab keeps syncing: the others wait for
-//! its lock and take over when it stops or closes.
+//! every interval, until stopped. Rounds take a Web Lock named after the database, so one runs at
+//! a time across the origin's tabs and workers (one-off `sync` calls included); and only one tab
+//! keeps syncing: the others wait for its lock and take over when it stops or closes.
 
 use std::rc::Rc;
 
