@@ -1,10 +1,9 @@
 // Crash mid-save: a large save is started, and the renderer is crashed (CDP Page.crash) or the page
-// closed after a delay swept across the save's duration, counted from when the page says the
-// save's writes began (its encoding runs first, synchronously, and is not what a crash can tear). Reopened in a new page, the session must
-// be the old version or the new one, whole: metadata, messages and state of the same version.
-// Firefox and WebKit have no CDP: there the renderer crash is a SIGKILL of the browser's web
-// content processes (the IndexedDB back end lives in another process in all three engines, as
-// Chromium's does in its browser process), from when run() returned after the save began.
+// closed at points swept from just before the save's start to past its end (see LEAD). Reopened
+// in a new page, the session must be the old version or the new one, whole: metadata, messages
+// and state of the same version. Firefox and WebKit have no CDP: there the renderer crash is a
+// SIGKILL of the browser's web content processes (the IndexedDB back end lives in another process
+// in all three engines, as Chromium's does in its browser process).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ENGINE, run, startSite, uniqueDb } from "../support/browser.mjs";
@@ -22,7 +21,7 @@ after(async () => {
   await site.close();
 });
 
-/** In the page: stores the old version, and keeps the new one and the store for startSave (or page.start). */
+/** In the page: stores the old version, and keeps the new one and the store for timeSave or startSaveIn. */
 async function prepareSave({ SessionStore }, _raw, { dbName, oldLen, newLen }) {
   const version = (v, len) => ({
     metadata: { id: "big", name: `version ${v}`, tags: [`v${v}`], agentName: "crash-agent", createdAt: 1,
@@ -36,17 +35,50 @@ async function prepareSave({ SessionStore }, _raw, { dbName, oldLen, newLen }) {
 }
 
 /**
- * In the page, after prepareSave: starts saving the new version; resolves at once, or with how long
- * the save's writes took if `wait`.
+ * In the page, after prepareSave: saves the new version; resolves with how long its encoding (done
+ * synchronously, in the call) and its writes took, in ms.
  */
-async function startSave(_lib, _raw, { wait }) {
-  const saving = window.store.save(window.next); // encodes synchronously, then writes
+async function timeSave() {
+  const start = performance.now();
+  const saving = window.store.save(window.next);
   const writing = performance.now();
-  window.saveStarted?.();
-  if (wait) return await saving.then(() => performance.now() - writing);
-  window.saving = saving;
-  return null;
+  await saving;
+  return { encode: writing - start, write: performance.now() - writing };
 }
+
+/** In the page, after prepareSave: starts saving the new version `lead` ms from now (0: now); returns at once. */
+function startSaveIn(_lib, _raw, lead) {
+  const start = () => (window.saving = window.store.save(window.next));
+  if (lead > 0) setTimeout(start, lead);
+  else start();
+}
+
+/** Has `page` start the save `lead` ms from now, returning as soon as the page was told. */
+function beginSave(page, lead) {
+  if (ENGINE === "chromium") return run(page, startSaveIn, lead);
+  return page.start(`(lead) => (${startSaveIn})(null, null, lead)`, [lead]); // one round trip, not run's two
+}
+
+// The page starts the save LEAD ms after it is told to, so that the sweep can begin before the
+// save does: a save is out of the page's hands within a few milliseconds of its writes starting
+// (a crash any later leaves the new version whole), no more than a round trip to the browser
+// and back (in one CI run all 40 points of a sweep from the writes' start fell after it). EARLY
+// points fall in the 20 ms before the save's start; the rest from just before its writes start
+// (after its encoding) to 1.5 times past its end, denser early, where the write is in flight.
+// (Not in WebKit, which delays timers in windows not in front, past the close: there the save
+// starts at once, and has encoded when beginSave returns.)
+const LEAD = ENGINE === "webkit" ? 0 : 40;
+const EARLY = LEAD > 0 ? Math.floor(POINTS / 4) : 0;
+function delayOf(i, { encode, write }) {
+  if (i < EARLY) return Math.round(-20 + (20 * i) / EARLY);
+  const writesStart = LEAD > 0 ? encode : 0;
+  const [from, to] = [writesStart * 0.9, (writesStart + write) * 1.5];
+  return Math.round(from + ((i - EARLY) / (POINTS - EARLY)) ** 3 * (to - from));
+}
+
+/** What the sweep covered, for the log. */
+const sweep = ({ encode, write }) => `${POINTS} points from ${EARLY ? "20 ms before the save" : "its writes' start"} ` +
+  `to 1.5 × its end, over a save encoding for ${encode.toFixed(0)} ms and writing for ${write.toFixed(0)} ms`;
 
 /** In a fresh page: what the store holds now. */
 async function readBack({ SessionStore }, _raw, dbName) {
@@ -76,7 +108,7 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
   const context = await site.newContext();
   const calibrate = await site.tab(context);
   await run(calibrate, prepareSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN });
-  const ms = await run(calibrate, startSave, { wait: true });
+  const took = await run(calibrate, timeSave);
   await calibrate.close();
   const reader = await site.tab(context);
   const outcomes = { old: 0, new: 0 };
@@ -84,16 +116,12 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
   for (let i = 0; i < POINTS; i++) {
     const dbName = uniqueDb(`crash-${i}`);
     const way = i % 4 === 3 ? "close" : "crash";
-    const delay = Math.round((i / POINTS) ** 3 * ms * 1.3); // denser early, where the write is in flight
+    const delay = delayOf(i, took);
     const page = await site.tab(context);
     const cdp = await context.newCDPSession(page);
-    let signal;
-    const started = new Promise((resolve) => (signal = resolve));
-    await page.exposeFunction("saveStarted", () => signal());
     await run(page, prepareSave, { dbName, oldLen: OLD_LEN, newLen: NEW_LEN });
-    await run(page, startSave, { wait: false });
-    await started;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await beginSave(page, LEAD);
+    await new Promise((resolve) => setTimeout(resolve, LEAD + delay));
     if (way === "crash") {
       const crashed = new Promise((resolve) => page.once("crash", resolve));
       cdp.send("Page.crash").catch(() => {}); // never answers: the renderer is gone
@@ -106,8 +134,8 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
     outcomes[v === 0 ? "old" : "new"]++;
     if (!page.isClosed()) await page.close();
   }
-  console.log(`crash: ${POINTS} points (${ways.crash} renderer crashes, ${ways.close} page closes) over a ` +
-    `save writing for ${ms.toFixed(0)} ms; ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
+  console.log(`crash: ${sweep(took)} (${ways.crash} renderer crashes, ${ways.close} page closes): ` +
+    `${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
   // The sweep must straddle the commit, or it proves nothing about the moment that matters.
   assert.ok(outcomes.old > 0 && outcomes.new > 0, `every crash fell on one side: ${JSON.stringify(outcomes)}`);
   await context.close();
@@ -138,28 +166,20 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
   const context = await site.newContext({ prefs: { "dom.ipc.processPrelaunch.enabled": false } });
   const calibrate = await site.tab(context);
   await run(calibrate, prepareSave, { dbName: uniqueDb("crash-cal"), oldLen: OLD_LEN, newLen: NEW_LEN });
-  const ms = await run(calibrate, startSave, { wait: true });
+  const took = await run(calibrate, timeSave);
   await calibrate.close();
   const outcomes = { old: 0, new: 0 };
   const ways = { kill: 0, close: 0 };
   let killed = 0;
-  // In Firefox the page starts the save LEAD ms after it is told to, so that the sweep can begin
-  // before the save does: there a save is out of the page's hands within a millisecond or two of
-  // its start (a kill any later leaves the new version whole), less than a WebDriver round trip.
-  // (Not in WebKit, which delays timers in windows not in front, past the close.)
-  const LEAD = ENGINE === "firefox" ? 40 : 0;
-  const early = LEAD > 0 ? Math.floor(POINTS / 4) : 0; // points from 20 ms before the save's start to its start
   for (let i = 0; i < POINTS; i++) {
     const dbName = uniqueDb(`crash-${i}`);
     // WebKit's WebDriver ends the session when one of its pages' processes dies, and its
     // sessions keep IndexedDB in memory: nothing would be left to read, so WebKit only closes.
     const way = ENGINE === "webkit" || i % 4 === 3 ? "close" : "kill";
-    const delay = i < early ? Math.round(-20 + (20 * i) / early)
-      : Math.round(((i - early) / (POINTS - early)) ** 3 * ms * 1.3); // denser early, where the write is in flight
+    const delay = delayOf(i, took);
     const page = await site.tab(context);
     await run(page, prepareSave, { dbName, oldLen: OLD_LEN, newLen: NEW_LEN });
-    await page.start(LEAD > 0 ? "(lead) => { setTimeout(() => { window.saving = window.store.save(window.next); }, lead); }"
-      : "() => { window.saving = window.store.save(window.next); }", [LEAD]);
+    await beginSave(page, LEAD);
     await new Promise((resolve) => setTimeout(resolve, LEAD + delay));
     if (way === "kill") killed += await killRenderers(context);
     await page.close().catch(() => {}); // a crashed window may refuse to close cleanly
@@ -169,9 +189,8 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
     outcomes[v === 0 ? "old" : "new"]++;
     await reader.close();
   }
-  console.log(`crash: ${POINTS} points from ${early ? "20 ms before the save" : "the save's start"} to 1.3 × its duration (${ways.kill} kills of ${killed} ` +
-    `web content processes, ${ways.close} window closes) over a save writing for ${ms.toFixed(0)} ms; ` +
-    `${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
+  console.log(`crash: ${sweep(took)} (${ways.kill} kills of ${killed} web content processes, ${ways.close} window ` +
+    `closes): ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
   assert.ok(outcomes.old > 0 && outcomes.new > 0, `every crash fell on one side: ${JSON.stringify(outcomes)}`);
   await context.close();
 });
