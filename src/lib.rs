@@ -13,6 +13,7 @@ mod memory;
 mod model;
 pub mod portable;
 pub mod rules;
+pub mod search;
 mod watch;
 
 pub use error::{Error, Result};
@@ -24,4 +25,5 @@ pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};
 pub use memory::InMemorySessionManager;
 pub use model::{Change, Session, SessionMetadata, TurnOptions};
 pub use rules::MAX_DEPTH;
+pub use search::{Filter, SearchHit, SearchOptions};
 pub use watch::{Listener, Watch, Watchers};

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Session, SessionMetadata, TurnOptions};
+use crate::search::{Filter, SearchHit, SearchOptions};
 use crate::watch::{Listener, Watch};
 
 /// A boxed future: `Send` off wasm, where stores are shared across threads; not `Send` on
@@ -82,6 +83,40 @@ pub trait SessionManager: SendSyncOutsideWasm {
     ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
         let all = self.list();
         Box::pin(async move { Ok(all.await?.into_iter().skip(offset).take(limit).collect()) })
+    }
+
+    /// [`list_page`](Self::list_page) of only the sessions `filter` admits (a tag, an agent).
+    /// Stores that can (IndexedDB) read the page from an index, not every session.
+    fn list_filtered(
+        &self,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        let filter = filter.clone();
+        let all = self.list();
+        Box::pin(async move {
+            filter.check()?;
+            Ok(all
+                .await?
+                .into_iter()
+                .filter(|m| filter.admits(m))
+                .skip(offset)
+                .take(limit)
+                .collect())
+        })
+    }
+
+    /// The messages every word of `query` occurs in (as a whole word or a word prefix, case-
+    /// and accent-insensitively), best first, at most `options.limit`, among the sessions
+    /// `options.filter` admits; see the module [`search`](crate::search) for what is searched
+    /// and how hits are ordered. `INVALID_INPUT` for a query without words.
+    ///
+    /// The default reads every session (the reference the indexed stores are checked against);
+    /// the IndexedDB store answers from its index.
+    fn search(&self, query: &str, options: SearchOptions) -> BoxFuture<'_, Result<Vec<SearchHit>>> {
+        let query = query.to_owned();
+        Box::pin(async move { crate::search::scan(self, &query, options).await })
     }
 
     /// Append one turn to a stored session in one atomic write: `messages` go after the existing

@@ -7,12 +7,14 @@ mod export_import;
 mod history;
 mod lifecycle;
 mod live;
+mod search;
 mod turns;
 
 pub use export_import::*;
 pub use history::*;
 pub use lifecycle::*;
 pub use live::*;
+pub use search::*;
 pub use turns::*;
 
 use idb_session_store::{Error, Session, SessionManager, SessionMetadata};
@@ -53,6 +55,14 @@ macro_rules! for_each_case {
             watch_reports_each_committed_write_once,
             export_then_import_round_trips_exactly,
             import_checks_the_file_and_conflicts_before_writing,
+            search_matches_every_word_whole_or_as_a_prefix,
+            search_reads_every_string_of_a_message_but_roles_types_and_ids,
+            search_puts_near_words_first_then_newer,
+            search_snippets_show_the_first_match,
+            search_follows_every_write_at_once,
+            search_finds_chinese_japanese_and_korean_words,
+            search_and_filters_refuse_bad_input_and_change_nothing,
+            search_and_list_filter_by_tag_and_agent,
         }
     };
 }

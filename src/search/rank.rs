@@ -1,0 +1,136 @@
+//! What a query is, which messages it matches, how hits are ordered, and the snippet of a hit:
+//! decided here once for every store.
+
+use std::ops::Range;
+
+use super::words::{self, Word};
+use crate::error::{Error, Result};
+
+/// Most words a query may hold.
+pub const MAX_QUERY_WORDS: usize = 16;
+/// Characters of a snippet before its first match.
+const SNIPPET_BEFORE: usize = 40;
+/// Characters of a snippet, at most (and `…` at either end where the text was cut).
+const SNIPPET_CHARS: usize = 160;
+
+/// A parsed query: its distinct word keys, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    keys: Vec<String>,
+}
+
+impl Query {
+    /// Parses `text`; `INVALID_INPUT` if it holds no word, or more than [`MAX_QUERY_WORDS`].
+    pub fn parse(text: &str) -> Result<Query> {
+        let keys = words::keys(text);
+        if keys.is_empty() {
+            return Err(Error::invalid(format!(
+                "search query {text:?} holds no word (a letter or a digit)"
+            )));
+        }
+        if keys.len() > MAX_QUERY_WORDS {
+            return Err(Error::invalid(format!(
+                "search query holds {} words; at most {MAX_QUERY_WORDS} are allowed",
+                keys.len()
+            )));
+        }
+        Ok(Query { keys })
+    }
+
+    /// Its distinct word keys, in order.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// Whether the word keyed `key` matches a word of the query (is it, or starts with it).
+    pub fn matches(&self, key: &str) -> bool {
+        self.keys.iter().any(|q| key.starts_with(q.as_str()))
+    }
+
+    /// How near each other the query's words are in a message whose distinct word keys, in
+    /// order of first occurrence, are `message_keys`: the span of the first word matching each
+    /// query word (1 for a one-word query). `None` if a query word matches no word: no hit.
+    pub fn span<S: AsRef<str>>(&self, message_keys: &[S]) -> Option<usize> {
+        let (mut first, mut last) = (usize::MAX, 0);
+        for q in &self.keys {
+            let at = message_keys
+                .iter()
+                .position(|k| k.as_ref().starts_with(q.as_str()))?;
+            first = first.min(at);
+            last = last.max(at);
+        }
+        Some(last - first + 1)
+    }
+
+    /// The snippet of a hit in a message whose searched text is `text`: up to
+    /// [`SNIPPET_CHARS`] characters around its first matching word, newlines as spaces, `…`
+    /// where the text was cut; and the byte ranges of the snippet's matching words.
+    pub fn snippet(&self, text: &str) -> (String, Vec<Range<usize>>) {
+        let found: Vec<Word> = words::words(text)
+            .into_iter()
+            .filter(|w| self.matches(&w.key))
+            .collect();
+        let (first, first_end) = found
+            .first()
+            .map_or((0, 0), |w| (w.range.start, w.range.end));
+        // Cut at spaces where there are some, not inside words.
+        let mut start = back_chars(text, first, SNIPPET_BEFORE);
+        if start > 0 {
+            start = text[start..first]
+                .find(char::is_whitespace)
+                .map_or(start, |i| start + i + 1);
+        }
+        let mut end = forward_chars(text, start, SNIPPET_CHARS);
+        if end < text.len() {
+            end = text[first_end..end]
+                .rfind(char::is_whitespace)
+                .map_or(end, |i| first_end + i);
+        }
+        let (before, after) = (
+            if start > 0 { "…" } else { "" },
+            if end < text.len() { "…" } else { "" },
+        );
+        let snippet = format!("{before}{}{after}", text[start..end].replace('\n', " "));
+        let matches = found
+            .into_iter()
+            .filter(|w| w.range.start >= start && w.range.end <= end)
+            .map(|w| w.range.start - start + before.len()..w.range.end - start + before.len())
+            .collect();
+        (snippet, matches)
+    }
+}
+
+/// The byte offset `n` characters before `at` (0 at most).
+fn back_chars(text: &str, at: usize, n: usize) -> usize {
+    text[..at]
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// The byte offset `n` characters after `at` (the text's end at most).
+fn forward_chars(text: &str, at: usize, n: usize) -> usize {
+    text[at..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| at + i)
+}
+
+/// A message a query matched, with what orders it among the hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// Its session's place in `list` order (0: the most recently written).
+    pub session_rank: usize,
+    /// Its place in the history.
+    pub message_index: u64,
+    /// [`Query::span`] in it.
+    pub span: usize,
+}
+
+/// Orders hits best first: the query's words nearest each other, then the most recently
+/// written session, then the latest message.
+pub fn best_first(candidates: &mut [Candidate]) {
+    candidates
+        .sort_unstable_by_key(|c| (c.span, c.session_rank, std::cmp::Reverse(c.message_index)));
+}

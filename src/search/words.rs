@@ -1,0 +1,167 @@
+//! The searched text of a message, and its words: the one rule every store indexes and queries
+//! by. In the browser the words come from `Intl.Segmenter` (`src/js/search.js`, handed the
+//! limits below), elsewhere from Unicode's default word boundaries (UAX #29, which, having no
+//! dictionary, makes each Chinese or Japanese ideograph a word of its own). Both keep a segment
+//! holding a letter or a digit, and key it by its lowercase letters with accents removed (NFD,
+//! marks dropped, NFC), cut to [`MAX_WORD_CHARS`]; `tests/fixtures/search-words.json` holds
+//! the cases both must agree on.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::UNSEARCHED_KEYS;
+
+/// Longest word key, in characters: a longer word (a hash, a path) is kept by its first ones,
+/// and a query word is cut alike, so it still finds it.
+pub const MAX_WORD_CHARS: usize = 32;
+
+/// A word of a text: where it is, in bytes, and the key it is indexed and matched by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// Its bytes in the text.
+    pub range: Range<usize>,
+    /// Lowercase, without accents, at most [`MAX_WORD_CHARS`] characters.
+    pub key: String,
+}
+
+/// The searched text of a message: its searched strings (see the module `search`), in order,
+/// joined by newlines.
+pub fn message_text(message: &Value) -> String {
+    fn collect(value: &Value, out: &mut String) {
+        match value {
+            Value::String(s) => {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(s);
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            Value::Object(map) => map
+                .iter()
+                .filter(|(k, _)| !UNSEARCHED_KEYS.contains(&k.as_str()))
+                .for_each(|(_, v)| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    collect(message, &mut out);
+    out
+}
+
+/// The distinct word keys of `text`, in the order they first occur: what the index keeps of a
+/// message.
+pub fn keys(text: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    words(text)
+        .into_iter()
+        .filter_map(|w| seen.insert(w.key.clone()).then_some(w.key))
+        .collect()
+}
+
+/// The words of `text`, in order.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn words(text: &str) -> Vec<Word> {
+    use unicode_segmentation::UnicodeSegmentation;
+    text.split_word_bound_indices()
+        .filter(|(_, segment)| segment.chars().any(char::is_alphanumeric))
+        .map(|(start, segment)| Word {
+            range: start..start + segment.len(),
+            key: key(segment),
+        })
+        .collect()
+}
+
+/// The key of a word: lowercase, accents removed, cut to [`MAX_WORD_CHARS`] characters.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn key(segment: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    let bare: String = segment
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .nfc()
+        .collect();
+    bare.to_lowercase().chars().take(MAX_WORD_CHARS).collect()
+}
+
+/// The words of `text`, in order, as the browser's `Intl.Segmenter` finds them.
+#[cfg(target_arch = "wasm32")]
+pub fn words(text: &str) -> Vec<Word> {
+    // [start, end, key, ...], the offsets in UTF-16 code units.
+    let flat = browser::words(text, MAX_WORD_CHARS as u32);
+    let mut bytes = Utf16ToBytes::new(text);
+    (0..flat.length() / 3)
+        .map(|i| {
+            let start = bytes.at(flat.get(i * 3).as_f64().unwrap_or(0.0) as usize);
+            let end = bytes.at(flat.get(i * 3 + 1).as_f64().unwrap_or(0.0) as usize);
+            Word {
+                range: start..end,
+                key: flat.get(i * 3 + 2).as_string().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod browser {
+    use js_sys::Array;
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/src/search/words.js")]
+    extern "C" {
+        /// The words of `text`, flat: `[start, end, key, ...]`, offsets in UTF-16 code units.
+        pub fn words(text: &str, max_chars: u32) -> Array;
+
+        /// The word keys and searched text of JSON-encoded messages, by the rule of this module.
+        pub type Searcher;
+        #[wasm_bindgen(constructor)]
+        pub fn new(unsearched_keys: Array, max_chars: u32) -> Searcher;
+        /// The searched text of the message whose JSON text is `json`.
+        #[wasm_bindgen(method, catch)]
+        pub fn text(this: &Searcher, json: &JsValue) -> Result<String, JsValue>;
+        /// The word keys of the message whose JSON text is `json`.
+        #[wasm_bindgen(method, catch, js_name = messageKeys)]
+        pub fn message_keys(this: &Searcher, json: &JsValue) -> Result<Array, JsValue>;
+        /// The word keys of each message of a chunk (a JSON array text).
+        #[wasm_bindgen(method, catch, js_name = chunkKeys)]
+        pub fn chunk_keys(this: &Searcher, json: &JsValue) -> Result<Array, JsValue>;
+    }
+
+    /// A searcher with this crate's limits.
+    pub fn searcher() -> Searcher {
+        let unsearched = super::UNSEARCHED_KEYS
+            .iter()
+            .map(|k| JsValue::from_str(k))
+            .collect();
+        Searcher::new(unsearched, super::MAX_WORD_CHARS as u32)
+    }
+}
+
+/// Byte offsets of a text for UTF-16 offsets asked for in increasing order.
+#[cfg(target_arch = "wasm32")]
+struct Utf16ToBytes<'a> {
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    units: usize,
+    len: usize,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<'a> Utf16ToBytes<'a> {
+    fn new(text: &'a str) -> Self {
+        Utf16ToBytes {
+            chars: text.char_indices().peekable(),
+            units: 0,
+            len: text.len(),
+        }
+    }
+
+    fn at(&mut self, units: usize) -> usize {
+        while self.units < units {
+            match self.chars.next() {
+                Some((_, c)) => self.units += c.len_utf16(),
+                None => return self.len,
+            }
+        }
+        self.chars.peek().map_or(self.len, |(i, _)| *i)
+    }
+}
