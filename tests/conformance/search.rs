@@ -158,7 +158,7 @@ pub async fn search_snippets_show_the_first_match(m: &impl SessionManager) {
         (short.message_index, short.snippet.as_str()),
         (1, "needle at the start")
     );
-    assert_eq!(short.matches, [0..6]);
+    assert_eq!(short.matches, vec![std::ops::Range { start: 0, end: 6 }]);
     assert!(
         cut.snippet.starts_with('…') && cut.snippet.ends_with('…'),
         "{}",
