@@ -15,8 +15,9 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use self::args::{
-    count_arg, export_options_arg, import_options_arg, messages_arg, optional_string_arg, page_arg,
-    session_arg, string_arg, strings_arg, turn_options_arg, value_arg,
+    count_arg, export_options_arg, import_options_arg, list_arg, messages_arg, open_options_arg,
+    optional_string_arg, search_options_arg, session_arg, string_arg, strings_arg,
+    turn_options_arg, value_arg,
 };
 use self::results::{describe_error, promise, to_promise};
 use crate::error::Error;
@@ -47,10 +48,51 @@ export interface Session {
   state: unknown;
 }
 
-/** Which page of `list()` to read: skip `offset` sessions (default 0), return at most `limit`. */
+/**
+ * Which sessions `list()` reads: those with tag `tag` and of agent `agentName` (when given), a
+ * page of them: skip `offset` sessions (default 0), return at most `limit`.
+ */
 export interface ListOptions {
   offset?: number;
   limit?: number;
+  tag?: string;
+  agentName?: string;
+}
+
+/**
+ * How `SessionStore.open()` opens: with the search index kept (`search`, default true; false
+ * makes `search()` reject with `UNAVAILABLE`), and a listener for background indexing's
+ * progress: sessions indexed, of those to index.
+ */
+export interface OpenOptions {
+  search?: boolean;
+  onIndexProgress?: (indexed: number, total: number) => void;
+}
+
+/** What `search()` searches: at most `limit` hits (default 20, at most 1000), among the sessions with `tag`, of `agentName`. */
+export interface SearchOptions {
+  limit?: number;
+  tag?: string;
+  agentName?: string;
+}
+
+/**
+ * A message a search found: its session and place in the history, the message's searched text
+ * around the first match (`…` where cut), the matching words in that snippet as `[start, end)`
+ * string offsets, and the session's metadata.
+ */
+export interface SearchHit {
+  id: string;
+  messageIndex: number;
+  snippet: string;
+  matches: [number, number][];
+  metadata: SessionMetadata;
+}
+
+/** Sessions indexed by the background indexing an open started, of those it had to index. */
+export interface IndexProgress {
+  indexed: number;
+  total: number;
 }
 
 /**
@@ -142,12 +184,18 @@ pub struct SessionStore {
 
 #[wasm_bindgen]
 impl SessionStore {
-    /// Opens (or creates) the database `dbName`, by default `"idb-session-store"`.
+    /// Opens (or creates) the database `dbName`, by default `"idb-session-store"`; with search
+    /// on (unless `options.search` is false), what is not indexed yet is indexed in the
+    /// background, reported to `options.onIndexProgress`.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionStore>")]
-    pub fn open(#[wasm_bindgen(js_name = dbName)] db_name: Option<String>) -> Promise {
+    pub fn open(
+        #[wasm_bindgen(js_name = dbName)] db_name: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "OpenOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let options = open_options_arg(options);
         to_promise(Box::pin(async move {
             let name = db_name.unwrap_or_else(|| DEFAULT_DB_NAME.to_owned());
-            let manager = IndexedDbSessionManager::open(&name).await?;
+            let manager = IndexedDbSessionManager::open_with(&name, options?).await?;
             Ok(SessionStore {
                 inner: Rc::new(manager),
             }
@@ -156,14 +204,61 @@ impl SessionStore {
     }
 
     /// Metadata of every session, most recently updated first, or of one page of them with
-    /// `{ offset, limit }`. Reads no messages.
+    /// `{ offset, limit }`, of those with `tag` and of `agentName` if given (read from an index).
+    /// Reads no messages.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionMetadata[]>")]
     pub fn list(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let page = page_arg(options);
-        promise(&self.inner, |m| async move { m.list_stored(page?).await })
+        let args = list_arg(options);
+        promise(&self.inner, |m| async move {
+            let args = args?;
+            match (args.filter.is_empty(), args.page) {
+                (true, page) => m.list_stored(page).await,
+                (false, page) => {
+                    let (offset, limit) = page.unwrap_or((0, usize::MAX));
+                    m.list_admitted_stored(&args.filter, offset, limit).await
+                }
+            }
+        })
+    }
+
+    /// The messages holding every word of `query` (whole, or as a word prefix; any case or
+    /// accent), best first: words nearest each other, then the newest session, then the latest
+    /// message. `INVALID_INPUT` for a query without words, `UNAVAILABLE` with search off.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SearchHit[]>")]
+    pub fn search(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] query: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let query = string_arg(&query, "query");
+        let options = search_options_arg(options);
+        promise(
+            &self.inner,
+            |m| async move { m.search(&query?, options?).await },
+        )
+    }
+
+    /// Resolves once the background indexing this open started has ended (at once if it
+    /// has, or search is off), with how many sessions it indexed; rejects with what stopped it.
+    #[wasm_bindgen(js_name = whenIndexed, unchecked_return_type = "Promise<IndexProgress>")]
+    pub fn when_indexed(&self) -> Promise {
+        let inner = self.inner.clone();
+        Promise::new(&mut |resolve, reject| {
+            inner.when_indexed(Box::new(move |outcome| match outcome {
+                Ok((indexed, total)) => {
+                    let out = js_sys::Object::new();
+                    crate::js_value::set(&out, "indexed", &JsValue::from_f64(indexed as f64));
+                    crate::js_value::set(&out, "total", &JsValue::from_f64(total as f64));
+                    let _ = resolve.call1(&JsValue::NULL, &out);
+                }
+                Err(e) => {
+                    let _ = reject.call1(&JsValue::NULL, &results::js_error(e));
+                }
+            }));
+        })
     }
 
     /// Appends one turn's `messages` to session `id`, adds `tokens` to its total and, if given,

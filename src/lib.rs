@@ -18,7 +18,9 @@ mod watch;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]
-pub use idb::{IndexedDbSessionManager, SyncReport, Syncing, DEFAULT_SYNC_INTERVAL_MS};
+pub use idb::{
+    IndexedDbSessionManager, OpenOptions, SyncReport, Syncing, DEFAULT_SYNC_INTERVAL_MS,
+};
 #[cfg(target_arch = "wasm32")]
 pub use js::SessionStore;
 pub use manager::{BoxFuture, SendSyncOutsideWasm, SessionManager};

@@ -9,11 +9,13 @@
 
 mod changes;
 mod chunks;
+mod indexer;
 mod json_array;
 mod operations;
 mod record;
 mod requests;
 mod schema;
+mod search;
 mod stored;
 mod sync;
 mod transaction;
@@ -31,6 +33,7 @@ pub(crate) use self::changes::to_js as changes_to_js;
 use self::changes::Changes;
 pub(crate) use self::chunks::damaged;
 use self::chunks::Tails;
+pub use self::indexer::IndexingEnded;
 use self::requests::{dom_error, open_database};
 pub(crate) use self::schema::WRITE_CHUNK;
 use self::stored::message_texts;
@@ -42,6 +45,8 @@ use crate::js_value::{metadata_from_js, Shape};
 use crate::manager::{BoxFuture, SessionManager};
 use crate::model::{Session, SessionMetadata, TurnOptions};
 use crate::rules;
+use crate::search::words::browser::{searcher, Searcher};
+use crate::search::{Filter, SearchHit, SearchOptions};
 use crate::watch::{Listener, Watch};
 
 /// How long an open waits for older connections (other tabs) to close before giving up.
@@ -63,6 +68,29 @@ struct Inner {
     tails: Tails,
     /// Who hears of this database's writes.
     changes: Changes,
+    /// Keys the words of messages, while search is on (see `search/words.js`).
+    searcher: Option<Searcher>,
+    /// How far background indexing is.
+    indexing: RefCell<indexer::Progress>,
+}
+
+/// How [`IndexedDbSessionManager::open_with`] opens a store.
+pub struct OpenOptions {
+    /// Whether the store keeps its search index (the default). Off, writes index nothing (and
+    /// drop the index's mark of the sessions they change) and `search` fails with
+    /// `UNAVAILABLE`; a later open with search on indexes what is missing, in the background.
+    pub search: bool,
+    /// Called with `(sessions indexed, sessions to index)` as background indexing proceeds.
+    pub on_index_progress: Option<Function>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            search: true,
+            on_index_progress: None,
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -81,9 +109,16 @@ impl std::fmt::Debug for IndexedDbSessionManager {
 }
 
 impl IndexedDbSessionManager {
-    /// Opens (creating or upgrading) the database `name`. Fails with `UNAVAILABLE` where
-    /// IndexedDB is missing or refused, or while another tab's older connection blocks the upgrade.
+    /// Opens (creating or upgrading) the database `name`, with search on. Fails with
+    /// `UNAVAILABLE` where IndexedDB is missing or refused, or while another tab's older
+    /// connection blocks the upgrade.
     pub async fn open(name: &str) -> Result<Self> {
+        Self::open_with(name, OpenOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with `options`. With search on, the sessions not yet indexed are
+    /// indexed in the background (see [`when_indexed`](Self::when_indexed)).
+    pub async fn open_with(name: &str, options: OpenOptions) -> Result<Self> {
         if name.is_empty() {
             return Err(Error::invalid("database name must not be empty"));
         }
@@ -119,6 +154,8 @@ impl IndexedDbSessionManager {
             on_version_change: RefCell::new(None),
             tails: Tails::default(),
             changes: Changes::open(name),
+            searcher: options.search.then(searcher),
+            indexing: RefCell::new(indexer::Progress::new(options.on_index_progress)),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let on_change = Closure::<dyn FnMut()>::new(move || {
@@ -133,12 +170,22 @@ impl IndexedDbSessionManager {
             .db
             .set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
         *inner.on_version_change.borrow_mut() = Some(on_change);
+        match options.search {
+            true => wasm_bindgen_futures::spawn_local(indexer::run(Rc::downgrade(&inner))),
+            false => indexer::Progress::end(&inner.indexing, Ok(())),
+        }
         Ok(Self { inner })
     }
 
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Calls `done` with `(sessions indexed, sessions to index)` once the background indexing
+    /// this open started has ended (at once if it has), or with the error that stopped it.
+    pub fn when_indexed(&self, done: IndexingEnded) {
+        self.inner.indexing.borrow_mut().when_ended(done);
     }
 
     /// Closes the connection; every later call fails with `CLOSED`. Calls already running finish.
@@ -273,6 +320,24 @@ impl SessionManager for IndexedDbSessionManager {
         })
     }
 
+    fn list_filtered(
+        &self,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
+        let filter = filter.clone();
+        Box::pin(async move {
+            let page = self.list_admitted_stored(&filter, offset, limit).await?;
+            metadata_list(&page)
+        })
+    }
+
+    fn search(&self, query: &str, options: SearchOptions) -> BoxFuture<'_, Result<Vec<SearchHit>>> {
+        let query = query.to_owned();
+        Box::pin(async move { self.search_indexed(&query, options).await })
+    }
+
     /// Reports this connection's writes as they commit, and those of every other connection to
     /// the same database (other handles, tabs and workers of the origin) as they are heard.
     fn watch(&self, listener: Listener) -> Result<Watch> {
@@ -285,16 +350,18 @@ impl IndexedDbSessionManager {
         &self,
         page: Option<(usize, usize)>,
     ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
-        Box::pin(async move {
-            let listed = self.list_stored(page).await?;
-            listed
-                .iter()
-                .map(|meta| {
-                    metadata_from_js(&meta, "metadata", Shape::Js).map_err(|why| {
-                        Error::storage(format!("a listed session's record is damaged: {why}"))
-                    })
-                })
-                .collect()
-        })
+        Box::pin(async move { metadata_list(&self.list_stored(page).await?) })
     }
+}
+
+/// The metadata objects of a `list` page, read into the model.
+fn metadata_list(listed: &js_sys::Array) -> Result<Vec<SessionMetadata>> {
+    listed
+        .iter()
+        .map(|meta| {
+            metadata_from_js(&meta, "metadata", Shape::Js).map_err(|why| {
+                Error::storage(format!("a listed session's record is damaged: {why}"))
+            })
+        })
+        .collect()
 }

@@ -158,6 +158,7 @@ impl IndexedDbSessionManager {
         let mut meta = record.metadata;
         rules::count_turn(&mut meta, options.tokens)?;
         let count = record.message_count;
+        tx.index_messages(id, count, &texts)?;
         let written = chunks::appended(id, last.as_ref(), count, &texts)?;
         let last = tx.put_chunks(id, written)?.or(last);
         if let Some(state) = &options.state {
@@ -188,6 +189,7 @@ impl IndexedDbSessionManager {
         rules::add_tokens(&mut meta, options.tokens)?;
         let last = chunks::with_last_replaced(id, last.as_ref(), count, &text)?;
         tx.put_chunk(id, &last)?;
+        tx.index_messages(id, count - 1, std::slice::from_ref(&text))?;
         if let Some(state) = &options.state {
             tx.put_state(id, state)?;
         }
@@ -234,7 +236,9 @@ impl IndexedDbSessionManager {
         // Stamped now, like updated_at.
         meta.created_at = 0;
         // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
-        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks.await?)?);
+        let chunks = chunks.await?;
+        tx.index_whole(&meta.id, &chunks)?;
+        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks)?);
         tx.put_state(&meta.id, &state.await?)?;
         let dirty = Dirty::default().after(Wrote::Whole);
         let copy = tx.finish(meta, record.message_count, last, dirty);

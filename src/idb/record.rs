@@ -1,6 +1,6 @@
 //! The `sessions` record of a session, to and from its JS object.
 
-use js_sys::Object;
+use js_sys::{Array, Object};
 use wasm_bindgen::JsValue;
 
 use super::sync::Dirty;
@@ -50,6 +50,20 @@ impl SessionRecord {
         );
         if !self.dirty.is_clean() {
             set(&record, "dirty", &self.dirty.to_js());
+        }
+        // One `[tag, updatedAt, seq]` per tag, for the `tag` index's pages newest first.
+        if !self.metadata.tags.is_empty() {
+            let (at, seq) = (
+                JsValue::from_f64(self.metadata.updated_at as f64),
+                JsValue::from_f64(self.seq as f64),
+            );
+            let keys: Array = self
+                .metadata
+                .tags
+                .iter()
+                .map(|tag| Array::of3(&JsValue::from_str(tag), &at, &seq))
+                .collect();
+            set(&record, "tagKeys", &keys);
         }
         record.into()
     }

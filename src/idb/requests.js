@@ -131,3 +131,50 @@ export function highestKey(index) {
 export function lastEntry(store, range) {
   return request(store.openCursor(range, "prev")).then((cursor) => (cursor ? [cursor.primaryKey, cursor.value] : undefined));
 }
+
+/**
+ * Replaces each record of `store` by `rewrite(record)`, by a cursor that runs on in the
+ * transaction (an upgrade's) after this returns; an error aborts the transaction.
+ */
+export function rewriteRecords(store, rewrite) {
+  const req = store.openCursor();
+  req.onsuccess = () => {
+    const cursor = req.result;
+    if (!cursor) return;
+    cursor.update(rewrite(cursor.value));
+    cursor.continue();
+  };
+}
+
+/**
+ * The metadata objects of the session records of `index` within `range`, last key first, those
+ * of agent `agent` only if it is given: skips `offset` of them, returns at most `limit`. One
+ * cursor walk, which reads no record past the page (and, without `agent`, none before it).
+ */
+export function metadataInRange(index, range, offset, limit, agent) {
+  if (limit === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const out = [];
+    let skip = offset;
+    let advanced = agent !== undefined || offset === 0;
+    const req = index.openCursor(range, "prev");
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const cursor = req.result;
+      if (!cursor) return resolve(out);
+      if (!advanced) {
+        advanced = true;
+        skip = 0;
+        cursor.advance(offset);
+        return;
+      }
+      const metadata = cursor.value.metadata;
+      if (agent === undefined || metadata.agentName === agent) {
+        if (skip > 0) skip--;
+        else out.push(metadata);
+      }
+      if (out.length === limit) resolve(out);
+      else cursor.continue();
+    };
+  });
+}

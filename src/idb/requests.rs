@@ -3,7 +3,7 @@
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction};
+use web_sys::{IdbIndex, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction};
 
 use crate::error::Error;
 
@@ -21,6 +21,16 @@ extern "C" {
         index: &IdbIndex,
         offset: f64,
         limit: Option<f64>,
+    ) -> Promise;
+    /// The metadata objects of the records of `index` within `range`, last key first, of agent
+    /// `agent` only if given: `limit` of them after skipping `offset`.
+    #[wasm_bindgen(js_name = metadataInRange)]
+    pub(crate) fn metadata_in_range(
+        index: &IdbIndex,
+        range: &IdbKeyRange,
+        offset: f64,
+        limit: f64,
+        agent: Option<String>,
     ) -> Promise;
     /// `[key, value]` of the last record of `store` within `range`, or undefined.
     #[wasm_bindgen(js_name = lastEntry)]

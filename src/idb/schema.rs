@@ -21,12 +21,37 @@
 //! - A `sessions` record may carry `dirty`: what local writes changed since the last sync
 //!   (absent: nothing). Records of version 1 have none, and no `synced` entry: they are pushed
 //!   whole at the first sync.
-use js_sys::Array;
-use wasm_bindgen::JsValue;
-use web_sys::{IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
+//!
+//! Version 3 adds search (see `search/` and `idb/search.rs`) and the filters of `list`:
+//! - `words`: per message, key `[id, index]`: `{ w }`, the distinct word keys of its searched
+//!   text in order of first occurrence. Multi-entry index `word` on `w`: a query word's prefix
+//!   range lists the messages holding it. Kept in the transaction of every write that changes
+//!   messages, while search is on.
+//! - `indexed`: key `id`, for each session whose words are complete. A connection with search on
+//!   indexes, in the background, the sessions without an entry: those written before version 3
+//!   or by a connection with search off (whose writes drop the entry of what they change).
+//! - A `sessions` record carries `tagKeys`: `[tag, updatedAt, seq]` for each tag (absent: no
+//!   tags). Multi-entry index `tag` on it, and index `agent` on `[metadata.agentName,
+//!   metadata.updatedAt, seq]`: a filter's page, newest first, is a walk of one key range.
+//!   The upgrade rewrites each record of version 2 with its `tagKeys`.
+use js_sys::{Array, Function};
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    IdbDatabase, IdbIndexParameters, IdbObjectStore, IdbObjectStoreParameters, IdbTransaction,
+};
+
+use super::record::SessionRecord;
+
+#[wasm_bindgen(module = "/src/idb/requests.js")]
+extern "C" {
+    /// Replaces each record of `store` by `rewrite(record)`, by a cursor that runs on in the
+    /// (upgrade) transaction after this returns.
+    #[wasm_bindgen(js_name = rewriteRecords)]
+    fn rewrite_records(store: &IdbObjectStore, rewrite: &Function);
+}
 
 /// The schema version this code writes; opening an older database migrates it.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 pub(crate) const SESSIONS: &str = "sessions";
 pub(crate) const CHUNKS: &str = "chunks";
@@ -34,6 +59,14 @@ pub(crate) const STATES: &str = "states";
 pub(crate) const SYNCED: &str = "synced";
 pub(crate) const DELETIONS: &str = "deletions";
 pub(crate) const SYNC: &str = "sync";
+pub(crate) const WORDS: &str = "words";
+pub(crate) const INDEXED: &str = "indexed";
+/// Multi-entry index of `words` on each message's word keys.
+pub(crate) const WORD: &str = "word";
+/// Multi-entry index of `sessions` on `[tag, updatedAt, seq]` per tag.
+pub(crate) const TAG: &str = "tag";
+/// Index of `sessions` on `[metadata.agentName, metadata.updatedAt, seq]`.
+pub(crate) const AGENT: &str = "agent";
 /// Index of `sessions` on `[metadata.updatedAt, seq]`.
 pub(crate) const UPDATED_AT: &str = "updated_at";
 /// Most messages a save puts in one chunk record. Each IndexedDB request has a fixed cost, so a
@@ -43,15 +76,18 @@ pub(crate) const WRITE_CHUNK: usize = 1024;
 /// chunk after: the text an append rewrites stays this small however long the history grows.
 pub(crate) const TAIL_LEN: usize = 128;
 
-/// Every store a session is made of, for transactions that touch a whole session.
-pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES];
+/// Every store a session is made of, its words included, for transactions that touch a whole
+/// session.
+pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, WORDS, INDEXED];
 /// A session's stores and the sync bookkeeping: for deletes, and writes a sync makes.
-pub(crate) const SYNCING: &[&str] = &[SESSIONS, CHUNKS, STATES, SYNCED, DELETIONS, SYNC];
+pub(crate) const SYNCING: &[&str] = &[
+    SESSIONS, CHUNKS, STATES, WORDS, INDEXED, SYNCED, DELETIONS, SYNC,
+];
 
 /// Runs each migration from `old_version` up to [`VERSION`], inside the upgrade transaction.
 pub(crate) fn upgrade(
     db: &IdbDatabase,
-    _tx: &IdbTransaction,
+    tx: &IdbTransaction,
     old_version: u32,
 ) -> Result<(), JsValue> {
     if old_version < 1 {
@@ -62,6 +98,41 @@ pub(crate) fn upgrade(
             db.create_object_store(store)?;
         }
     }
+    if old_version < 3 {
+        create_v3(db, tx, old_version > 0)?;
+    }
+    Ok(())
+}
+
+fn key_path(paths: &[&str]) -> Array {
+    paths.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+fn create_v3(db: &IdbDatabase, tx: &IdbTransaction, had_sessions: bool) -> Result<(), JsValue> {
+    let multi = IdbIndexParameters::new();
+    multi.set_multi_entry(true);
+    let words = db.create_object_store(WORDS)?;
+    words.create_index_with_str_and_optional_parameters(WORD, "w", &multi)?;
+    db.create_object_store(INDEXED)?;
+    let sessions = tx.object_store(SESSIONS)?;
+    sessions.create_index_with_str_and_optional_parameters(TAG, "tagKeys", &multi)?;
+    let agent = key_path(&["metadata.agentName", "metadata.updatedAt", "seq"]);
+    sessions.create_index_with_str_sequence(AGENT, &agent)?;
+    if had_sessions {
+        // Each record of version 2 gains its tagKeys, as SessionRecord writes them now.
+        let rewrite = Closure::<dyn FnMut(JsValue) -> JsValue>::new(|value: JsValue| {
+            let id = crate::js_value::get(&crate::js_value::get(&value, "metadata"), "id");
+            match SessionRecord::from_js(&value, &id.as_string().unwrap_or_default()) {
+                Ok(record) => record.to_js(),
+                // A damaged record stays as it is: reading it says what is wrong with it.
+                Err(_) => value,
+            }
+        });
+        let rewrite_fn: &Function = rewrite.as_ref().unchecked_ref();
+        rewrite_records(&sessions, rewrite_fn);
+        // Called by the cursor until the upgrade transaction ends.
+        rewrite.forget();
+    }
     Ok(())
 }
 
@@ -69,11 +140,8 @@ fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
     let params = IdbObjectStoreParameters::new();
     params.set_key_path(&JsValue::from_str("metadata.id"));
     let sessions = db.create_object_store_with_optional_parameters(SESSIONS, &params)?;
-    let key_path: Array = ["metadata.updatedAt", "seq"]
-        .iter()
-        .map(|s| JsValue::from_str(s))
-        .collect();
-    sessions.create_index_with_str_sequence(UPDATED_AT, &key_path)?;
+    sessions
+        .create_index_with_str_sequence(UPDATED_AT, &key_path(&["metadata.updatedAt", "seq"]))?;
     for store in [CHUNKS, STATES] {
         db.create_object_store(store)?;
     }

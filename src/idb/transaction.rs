@@ -24,6 +24,7 @@ use super::Inner;
 use crate::error::{Error, Result};
 use crate::rules::Clock;
 
+mod index;
 mod sync;
 mod write;
 

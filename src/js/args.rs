@@ -6,10 +6,11 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::idb::{EncodedOptions, EncodedSession, WRITE_CHUNK};
+use crate::idb::{EncodedOptions, EncodedSession, OpenOptions, WRITE_CHUNK};
 use crate::js_value::{describe, is_well_formed_string, metadata_from_js, whole, Shape};
 use crate::portable::OnConflict;
 use crate::rules::{MAX_DEPTH, MAX_SAFE_INTEGER};
+use crate::search::{Filter, SearchOptions, DEFAULT_SEARCH_LIMIT};
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
 extern "C" {
@@ -157,14 +158,20 @@ pub(crate) fn options_arg<const N: usize>(
     Ok(std::array::from_fn(|i| read.get(i as u32)))
 }
 
-/// `{ offset, limit }` of `list()`, or `None` for the whole list.
-pub(crate) fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)>, Error> {
-    let given = options
-        .as_ref()
-        .is_some_and(|v| !v.is_undefined() && !v.is_null());
-    let [offset, limit] = options_arg(options, "list options", ["offset", "limit"])?;
-    if !given {
-        return Ok(None);
+/// What `list()` reads: a page `{ offset, limit }` (`None`: every session) of the sessions a
+/// filter `{ tag, agentName }` admits.
+pub(crate) struct ListArgs {
+    pub page: Option<(usize, usize)>,
+    pub filter: Filter,
+}
+
+/// The options of `list()`.
+pub(crate) fn list_arg(options: Option<JsValue>) -> Result<ListArgs, Error> {
+    let fields = ["offset", "limit", "tag", "agentName"];
+    let [offset, limit, tag, agent] = options_arg(options, "list options", fields)?;
+    let filter = filter_arg(tag, agent)?;
+    if [&offset, &limit].iter().all(|v| v.is_undefined()) {
+        return Ok(ListArgs { page: None, filter });
     }
     let offset = match offset.is_undefined() {
         true => 0,
@@ -174,7 +181,52 @@ pub(crate) fn page_arg(options: Option<JsValue>) -> Result<Option<(usize, usize)
         true => MAX_SAFE_INTEGER,
         false => whole_number(&limit, "limit", MAX_SAFE_INTEGER)?,
     };
-    Ok(Some((offset as usize, limit as usize)))
+    let page = Some((offset as usize, limit as usize));
+    Ok(ListArgs { page, filter })
+}
+
+/// The options of `search()`: `{ limit, tag, agentName }`.
+pub(crate) fn search_options_arg(options: Option<JsValue>) -> Result<SearchOptions, Error> {
+    let [limit, tag, agent] =
+        options_arg(options, "search options", ["limit", "tag", "agentName"])?;
+    let limit = match limit.is_undefined() {
+        true => DEFAULT_SEARCH_LIMIT,
+        false => whole_number(&limit, "limit", MAX_SAFE_INTEGER)? as usize,
+    };
+    Ok(SearchOptions {
+        limit,
+        filter: filter_arg(tag, agent)?,
+    })
+}
+
+fn filter_arg(tag: JsValue, agent: JsValue) -> Result<Filter, Error> {
+    Ok(Filter {
+        tag: optional_string_arg(Some(tag), "tag")?,
+        agent_name: optional_string_arg(Some(agent), "agentName")?,
+    })
+}
+
+/// The options of `SessionStore.open()`: `{ search, onIndexProgress }`.
+pub(crate) fn open_options_arg(options: Option<JsValue>) -> Result<OpenOptions, Error> {
+    let [search, progress] = options_arg(options, "open options", ["search", "onIndexProgress"])?;
+    let search = match search.is_undefined() {
+        true => true,
+        false => search
+            .as_bool()
+            .ok_or_else(|| Error::invalid("open options: search must be a boolean"))?,
+    };
+    let on_index_progress = match progress.is_undefined() {
+        true => None,
+        false => Some(
+            progress
+                .dyn_into()
+                .map_err(|_| Error::invalid("open options: onIndexProgress must be a function"))?,
+        ),
+    };
+    Ok(OpenOptions {
+        search,
+        on_index_progress,
+    })
 }
 
 /// The messages of `append()`: an array of JSON values, as one JSON text each.

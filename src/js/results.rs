@@ -5,14 +5,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use js_sys::{Array, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
 use crate::idb::{changes_to_js, check_count, damaged, IndexedDbSessionManager, StoredSession};
-use crate::js_value::{metadata_to_js, Shape};
+use crate::js_value::{metadata_to_js, set, Shape};
 use crate::model::{Change, SessionMetadata};
+use crate::search::SearchHit;
 use crate::watch::Listener;
 
 #[wasm_bindgen(module = "/src/js/convert.js")]
@@ -70,6 +71,40 @@ impl IntoJs for () {
 impl IntoJs for SessionMetadata {
     fn into_js(self) -> Result<JsValue, Error> {
         Ok(metadata_to_js(&self, Shape::Js))
+    }
+}
+
+impl IntoJs for Vec<SearchHit> {
+    /// `{ id, messageIndex, snippet, matches, metadata }` each, `matches` as `[start, end]`
+    /// offsets into `snippet` in UTF-16 code units, as JS strings count them.
+    fn into_js(self) -> Result<JsValue, Error> {
+        let utf16 = |text: &str, byte: usize| text[..byte].encode_utf16().count() as f64;
+        Ok(self
+            .into_iter()
+            .map(|hit| {
+                let out = Object::new();
+                set(&out, "id", &JsValue::from_str(&hit.id));
+                set(
+                    &out,
+                    "messageIndex",
+                    &JsValue::from_f64(hit.message_index as f64),
+                );
+                let matches: Array = hit
+                    .matches
+                    .iter()
+                    .map(|r| {
+                        let (start, end) =
+                            (utf16(&hit.snippet, r.start), utf16(&hit.snippet, r.end));
+                        Array::of2(&start.into(), &end.into())
+                    })
+                    .collect();
+                set(&out, "snippet", &JsValue::from_str(&hit.snippet));
+                set(&out, "matches", &matches);
+                set(&out, "metadata", &metadata_to_js(&hit.metadata, Shape::Js));
+                JsValue::from(out)
+            })
+            .collect::<Array>()
+            .into())
     }
 }
 

@@ -55,14 +55,14 @@ export class Searcher {
     this.maxChars = maxChars;
   }
 
-  /** The searched text of the message whose JSON text is `json`. */
-  text(json) {
-    return messageText(JSON.parse(json), this.unsearched);
+  /** The searched text of message `offset` of a chunk (a JSON array text). */
+  textAt(chunkJson, offset) {
+    return messageText(JSON.parse(chunkJson)[offset], this.unsearched);
   }
 
   /** The word keys of the message whose JSON text is `json`. */
   messageKeys(json) {
-    return keys(this.text(json), this.maxChars);
+    return keys(messageText(JSON.parse(json), this.unsearched), this.maxChars);
   }
 
   /** The word keys of each message of a chunk (a JSON array text), in order. */

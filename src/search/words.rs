@@ -116,9 +116,9 @@ pub(crate) mod browser {
         pub type Searcher;
         #[wasm_bindgen(constructor)]
         pub fn new(unsearched_keys: Array, max_chars: u32) -> Searcher;
-        /// The searched text of the message whose JSON text is `json`.
-        #[wasm_bindgen(method, catch)]
-        pub fn text(this: &Searcher, json: &JsValue) -> Result<String, JsValue>;
+        /// The searched text of message `offset` of a chunk (a JSON array text).
+        #[wasm_bindgen(method, catch, js_name = textAt)]
+        pub fn text_at(this: &Searcher, chunk: &JsValue, offset: u32) -> Result<String, JsValue>;
         /// The word keys of the message whose JSON text is `json`.
         #[wasm_bindgen(method, catch, js_name = messageKeys)]
         pub fn message_keys(this: &Searcher, json: &JsValue) -> Result<Array, JsValue>;

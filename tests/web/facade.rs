@@ -42,7 +42,7 @@ impl Both {
     async fn open(test: &str) -> Self {
         let db = TempDb::new(test);
         let rust = db.open().await;
-        let js = JsFuture::from(SessionStore::open(Some(db.name.clone())))
+        let js = JsFuture::from(SessionStore::open(Some(db.name.clone()), None))
             .await
             .expect("SessionStore.open");
         Both { db, rust, js }

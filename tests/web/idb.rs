@@ -155,7 +155,7 @@ async fn list_reads_metadata_only_and_damage_is_reported() {
 }
 
 #[wasm_bindgen_test]
-async fn the_database_has_the_version_2_layout() {
+async fn the_database_has_the_version_3_layout() {
     let db = TempDb::new("layout");
     db.open().await.close();
     let text = layout(&db.name).await.as_string().unwrap();
@@ -163,11 +163,14 @@ async fn the_database_has_the_version_2_layout() {
     assert_eq!(
         got,
         json!({
-            "version": 2,
-            "stores": ["chunks", "deletions", "sessions", "states", "sync", "synced"],
+            "version": 3,
+            "stores": ["chunks", "deletions", "indexed", "sessions", "states", "sync", "synced", "words"],
             "keyPath": "metadata.id",
-            "indexes": ["updated_at"],
+            "indexes": ["agent", "tag", "updated_at"],
             "indexKeyPath": ["metadata.updatedAt", "seq"],
+            "tag": ["tagKeys", true],
+            "agent": ["metadata.agentName", "metadata.updatedAt", "seq"],
+            "words": [null, ["word"], "w", true],
         })
     );
     db.remove().await;
@@ -202,8 +205,8 @@ async fn a_newer_version_elsewhere_closes_this_connection() {
     let s = session("old tab", 1);
     store.save(&s).await.unwrap();
     // Another tab upgrades the database: this connection must step aside instead of blocking it.
-    // One past the store's schema (version 2, see the layout test above).
-    open_newer(&db.name, 3).await;
+    // One past the store's schema (version 3, see the layout test above).
+    open_newer(&db.name, 4).await;
     let err = assert_code(store.resume(&s.metadata.id).await, "CLOSED");
     assert!(err.to_string().contains("newer version"), "{err}");
     db.remove().await;

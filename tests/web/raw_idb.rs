@@ -16,7 +16,11 @@ export async function layout(name) {
     keyPath: sessions.keyPath,
     indexes: [...sessions.indexNames],
     indexKeyPath: sessions.index("updated_at").keyPath,
+    tag: [sessions.index("tag").keyPath, sessions.index("tag").multiEntry],
+    agent: sessions.index("agent").keyPath,
   };
+  const words = db.transaction("words").objectStore("words");
+  out.words = [words.keyPath, [...words.indexNames], words.index("word").keyPath, words.index("word").multiEntry];
   db.close();
   return JSON.stringify(out);
 }

@@ -245,6 +245,7 @@ impl SessionTx<'_, Writing> {
             }
             false => self.last_chunk(id)?.await?,
         };
+        self.index_messages(id, cut, &entry.texts)?;
         let written = chunks::appended(id, last.as_ref(), cut, &entry.texts)?;
         self.put_chunks(id, written)?;
         if let Some(state) = &entry.state {

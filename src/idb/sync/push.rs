@@ -241,6 +241,7 @@ impl IndexedDbSessionManager {
         let mut meta = local.metadata.clone();
         meta.id = uuid::Uuid::new_v4().to_string();
         meta.name = Some(rules::conflict_name(local.metadata.name.as_deref()));
+        tx.index_whole(&meta.id, &chunks)?;
         let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks)?);
         tx.put_state(&meta.id, &state)?;
         let dirty = Dirty::default().after(Wrote::Whole);
@@ -268,7 +269,9 @@ impl SessionTx<'_, Writing> {
     ) -> Result<()> {
         let id = put.id.as_str();
         self.delete_chunks(id, 0)?;
-        let last = LastChunk::Known(self.put_chunks(id, chunks::saved(&put.chunks))?);
+        let chunks = chunks::saved(&put.chunks);
+        self.index_whole(id, &chunks)?;
+        let last = LastChunk::Known(self.put_chunks(id, chunks)?);
         if let Some(state) = &put.state {
             self.put_state(id, state)?;
         }

@@ -67,10 +67,12 @@ impl<'a> SessionTx<'a, Writing> {
         Ok(chunks.into_iter().last())
     }
 
-    /// Queues deleting the chunks of session `id` that start at message `from` or later.
+    /// Queues deleting the chunks of session `id` that start at message `from` or later, and
+    /// the words of its messages from `from` on.
     pub fn delete_chunks(&self, id: &str, from: u64) -> Result<()> {
         let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
-        self.queue(CHUNKS, |s| s.delete(&range))
+        self.queue(CHUNKS, |s| s.delete(&range))?;
+        self.unindex_from(id, from)
     }
 
     /// Queues writing the state text of session `id`.
@@ -83,6 +85,7 @@ impl<'a> SessionTx<'a, Writing> {
         let key = JsValue::from_str(id);
         self.queue(SESSIONS, |s| s.delete(&key))?;
         self.delete_chunks(id, 0)?;
+        self.unmark_indexed(id)?;
         self.queue(STATES, |s| s.delete(&key))?;
         self.mode
             .written
@@ -155,7 +158,9 @@ impl<'a> SessionTx<'a, Writing> {
         let id = session.metadata.id.clone();
         // The old chunks go first, whatever their layout; the new ones are written over them.
         self.delete_chunks(&id, 0)?;
-        let last = self.put_chunks(&id, chunks::saved(&session.chunks))?;
+        let chunks = chunks::saved(&session.chunks);
+        self.index_whole(&id, &chunks)?;
+        let last = self.put_chunks(&id, chunks)?;
         self.put_state(&id, &session.state)?;
         let last = LastChunk::Known(last);
         let dirty = Dirty::default().after(Wrote::Whole);

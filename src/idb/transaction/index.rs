@@ -1,0 +1,198 @@
+//! The search index's share of every write, queued in the write's own transaction: the words
+//! of the messages it adds or changes, and the `indexed` mark of each session whose words are
+//! complete. With search off a write indexes nothing and drops the mark of what it changes, so
+//! a later connection with search on indexes that session again. And the reads of the index and
+//! of the filters' indexes that `search` and `list_filtered` make.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use js_sys::{Array, Object};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbKeyRange;
+
+use super::{SessionTx, Writing};
+use crate::error::{Error, Result};
+use crate::idb::chunks::{self, Chunk};
+use crate::idb::requests;
+use crate::idb::schema::{AGENT, INDEXED, SESSIONS, TAG, UPDATED_AT, WORD, WORDS};
+use crate::js_value::{get, set};
+use crate::search::Filter;
+
+impl SessionTx<'_, Writing> {
+    /// Queues the words of the messages of session `id` from `from` on, whose JSON texts are
+    /// `texts` (an append's, a replaced last message).
+    pub fn index_messages(&self, id: &str, from: u64, texts: &[JsValue]) -> Result<()> {
+        let Some(searcher) = &self.inner.searcher else {
+            return self.unmark_indexed(id);
+        };
+        for (i, text) in (from..).zip(texts) {
+            let keys = searcher.message_keys(text).map_err(|e| self.fail(&e))?;
+            self.put_words(id, i, keys)?;
+        }
+        Ok(())
+    }
+
+    /// Queues the words of a session's whole history, its `chunks`, and marks it indexed.
+    pub fn index_whole(&self, id: &str, chunks: &[Chunk]) -> Result<()> {
+        let Some(searcher) = &self.inner.searcher else {
+            return self.unmark_indexed(id);
+        };
+        for chunk in chunks {
+            let each = searcher
+                .chunk_keys(&chunk.text)
+                .map_err(|e| self.fail(&e))?;
+            for (i, keys) in (chunk.start..).zip(each.iter()) {
+                self.put_words(id, i, keys.into())?;
+            }
+        }
+        self.queue(INDEXED, |s| {
+            s.put_with_key(&JsValue::TRUE, &JsValue::from_str(id))
+        })
+    }
+
+    /// [`index_whole`](Self::index_whole), after deleting whatever words session `id` had.
+    pub fn reindex_whole(&self, id: &str, chunks: &[Chunk]) -> Result<()> {
+        self.unindex_from(id, 0)?;
+        self.index_whole(id, chunks)
+    }
+
+    /// Queues deleting the words of the messages of session `id` from `from` on.
+    pub(super) fn unindex_from(&self, id: &str, from: u64) -> Result<()> {
+        let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
+        self.queue(WORDS, |s| s.delete(&range))
+    }
+
+    /// Queues forgetting that session `id` is indexed.
+    pub(super) fn unmark_indexed(&self, id: &str) -> Result<()> {
+        self.queue(INDEXED, |s| s.delete(&JsValue::from_str(id)))
+    }
+
+    fn put_words(&self, id: &str, index: u64, keys: Array) -> Result<()> {
+        let record = Object::new();
+        set(&record, "w", &keys);
+        self.queue(WORDS, |s| s.put_with_key(&record, &chunks::key(id, index)))
+    }
+}
+
+/// The `[id, message index]` keys of `words` records, as read from an index.
+pub(crate) type MessageKeys = Array;
+
+impl<M> SessionTx<'_, M> {
+    /// The keys of the messages holding a word that starts with `prefix` (a message once per
+    /// such word), from the `word` index.
+    pub fn messages_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<impl Future<Output = Result<MessageKeys>>> {
+        // Every string that starts with `prefix` sorts between it and it followed by U+FFFF
+        // (IndexedDB compares UTF-16 code units; astral characters are surrogates, below it).
+        let upper = format!("{prefix}\u{FFFF}");
+        let range = IdbKeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper))
+            .map_err(|e| self.fail(&e))?;
+        let read = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
+        Ok(self.wait(read, |v| Ok(v.unchecked_into())))
+    }
+
+    /// The word keys of message `index` of session `id`, in order of first occurrence (none if
+    /// it has no words record).
+    pub fn words_of(
+        &self,
+        id: &str,
+        index: u64,
+    ) -> Result<impl Future<Output = Result<Vec<String>>>> {
+        let read = self.send(WORDS, |s| s.get(&chunks::key(id, index)))?;
+        Ok(self.wait(read, |v| {
+            let keys = get(&v, "w");
+            Ok(match keys.is_array() {
+                true => keys
+                    .unchecked_into::<Array>()
+                    .iter()
+                    .filter_map(|k| k.as_string())
+                    .collect(),
+                false => Vec::new(),
+            })
+        }))
+    }
+
+    /// Every session id, most recently written first, from the `updated_at` index.
+    pub fn ids_newest_first(&self) -> Result<impl Future<Output = Result<Vec<String>>>> {
+        let read = self.send(SESSIONS, |s| s.index(UPDATED_AT)?.get_all_keys())?;
+        Ok(self.wait(read, |v| Ok(strings(&v).into_iter().rev().collect())))
+    }
+
+    /// The ids of the sessions `filter` admits, from the `tag` or the `agent` index (a filter
+    /// with both reads the tag's and keeps those of the agent).
+    pub fn ids_admitted(
+        &self,
+        filter: &Filter,
+    ) -> Result<impl Future<Output = Result<HashSet<String>>>> {
+        let (index, range) = self.filter_range(filter)?;
+        let read = self.send(SESSIONS, |s| s.index(index)?.get_all_with_key(&range))?;
+        let filter = filter.clone();
+        Ok(self.wait(read, move |records| {
+            Ok(records
+                .unchecked_into::<Array>()
+                .iter()
+                .filter(|r| {
+                    let meta = get(r, "metadata");
+                    filter
+                        .agent_name
+                        .as_ref()
+                        .is_none_or(|a| get(&meta, "agentName").as_string().as_ref() == Some(a))
+                })
+                .filter_map(|r| get(&get(&r, "metadata"), "id").as_string())
+                .collect())
+        }))
+    }
+
+    /// The metadata objects of the sessions `filter` (not empty) admits, newest first: `limit`
+    /// of them after skipping `offset`, walking the filter's index range from its newest key.
+    pub fn metadata_admitted(
+        &self,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<impl Future<Output = Result<Array>>> {
+        let (index, range) = self.filter_range(filter)?;
+        let index = self
+            .tx
+            .object_store(SESSIONS)
+            .and_then(|s| s.index(index))
+            .map_err(|e| self.fail(&e))?;
+        let agent = match filter.tag.is_some() {
+            true => filter.agent_name.clone(),
+            false => None,
+        };
+        let promise =
+            requests::metadata_in_range(&index, &range, offset as f64, limit as f64, agent);
+        Ok(self.wait(promise, |v| Ok(v.unchecked_into())))
+    }
+
+    /// The index and key range holding the sessions of `filter`'s tag, else of its agent.
+    fn filter_range(&self, filter: &Filter) -> Result<(&'static str, IdbKeyRange)> {
+        let (index, first) = match (&filter.tag, &filter.agent_name) {
+            (Some(tag), _) => (TAG, tag),
+            (None, Some(agent)) => (AGENT, agent),
+            (None, None) => {
+                return Err(Error::Internal {
+                    message: "a filter range needs a tag or an agent".into(),
+                })
+            }
+        };
+        // Keys `[first, updatedAt, seq]`: `[first]` sorts before them, `[first, []]` after.
+        let first = JsValue::from_str(first);
+        let lower = Array::of1(&first);
+        let upper = Array::of2(&first, &Array::new());
+        let range = IdbKeyRange::bound(&lower, &upper).map_err(|e| self.fail(&e))?;
+        Ok((index, range))
+    }
+}
+
+fn strings(array: &JsValue) -> Vec<String> {
+    array
+        .unchecked_ref::<Array>()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
