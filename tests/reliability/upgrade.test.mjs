@@ -1,7 +1,7 @@
-// Schema upgrades: a database written by schema version 1 (the committed fixture) opens with every
-// session and record unchanged and version 2's sync stores added empty; an old connection steps
-// aside when another tab asks for a newer version; and an open that stays blocked rejects
-// UNAVAILABLE, saying why.
+// Schema upgrades: a database written by schema version 1 or 2 (the committed fixtures) opens
+// with every session unchanged, version 3's tagKeys added to each record, and the search index
+// built in the background, reporting progress; an old connection steps aside when another tab
+// asks for a newer version; and an open that stays blocked rejects UNAVAILABLE, saying why.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
@@ -9,6 +9,8 @@ import { existsSync } from "node:fs";
 import { run, startSite, uniqueDb } from "../support/browser.mjs";
 
 const ROOT = new URL("../../", import.meta.url);
+/** The schema version of this code. */
+const VERSION = 3;
 let site;
 
 before(async () => {
@@ -19,38 +21,66 @@ after(async () => {
   await site.close();
 });
 
-test("a schema-version-1 database opens with every session unchanged", async () => {
-  const fixture = JSON.parse(await readFile(new URL("tests/fixtures/v1-database.json", ROOT), "utf8"));
-  assert.ok(fixture.api.list.length >= 5, "the fixture shrank");
-  const { context, pages: [page] } = await site.tabs(1);
-  const r = await run(page, async ({ SessionStore }, raw, { dbName, fixture }) => {
-    const { writeV1 } = await import("/tests/fixtures/write-v1.js");
-    await writeV1(dbName, fixture);
-    const store = await SessionStore.open(dbName);
-    const list = await store.list();
-    const sessions = {};
-    for (const m of list) sessions[m.id] = await store.resume(m.id);
-    store.close();
-    const dumpAfterOpen = await raw.dumpDatabase(dbName);
-    // The write clock carries on from the stored one: a new write sorts first.
-    const again = await SessionStore.open(dbName);
-    await again.tag(list.at(-1).id, ["after upgrade"]);
-    const order = (await again.list()).map((m) => m.id);
-    again.close();
-    return { list, sessions, dumpAfterOpen, order };
-  }, { dbName: uniqueDb("v1"), fixture });
-  assert.deepEqual(r.list, fixture.api.list, "list() differs from what version 1 returned");
-  assert.deepEqual(r.sessions, fixture.api.sessions, "a session differs from what version 1 returned");
-  const empty = { keyPath: null, autoIncrement: false, indexes: [], keys: [], values: [] };
-  assert.deepEqual(
-    r.dumpAfterOpen,
-    { version: 2, stores: { ...fixture.stores, synced: empty, deletions: empty, sync: empty } },
-    "opening changed the stored records, or did not add version 2's stores empty",
-  );
-  const ids = fixture.api.list.map((m) => m.id);
-  assert.deepEqual(r.order, [ids.at(-1), ...ids.slice(0, -1)]);
-  await context.close();
-});
+for (const old of [1, 2]) {
+  test(`a schema-version-${old} database opens with every session unchanged, and is indexed for search`, async () => {
+    const fixture = JSON.parse(await readFile(new URL(`tests/fixtures/v${old}-database.json`, ROOT), "utf8"));
+    assert.equal(fixture.version, old);
+    assert.ok(fixture.api.list.length >= 5, "the fixture shrank");
+    const { context, pages: [page] } = await site.tabs(1);
+    const r = await run(page, async ({ SessionStore }, raw, { dbName, fixture }) => {
+      const { writeDump } = await import("/tests/fixtures/write-dump.js");
+      await writeDump(dbName, fixture);
+      const progress = [];
+      const store = await SessionStore.open(dbName, { onIndexProgress: (...p) => progress.push(p) });
+      const indexed = await store.whenIndexed();
+      const list = await store.list();
+      const sessions = {};
+      for (const m of list) sessions[m.id] = await store.resume(m.id);
+      const hits = await store.search("QUESTION 148");
+      const tagged = await store.list({ tag: "production" });
+      store.close();
+      const dumpAfterOpen = await raw.dumpDatabase(dbName);
+      // The write clock carries on from the stored one: a new write sorts first.
+      const again = await SessionStore.open(dbName);
+      await again.tag(list.at(-1).id, ["after upgrade"]);
+      const order = (await again.list()).map((m) => m.id);
+      again.close();
+      return { list, sessions, dumpAfterOpen, order, progress, indexed, hits, tagged };
+    }, { dbName: uniqueDb(`v${old}`), fixture });
+    assert.deepEqual(r.list, fixture.api.list, `list() differs from what version ${old} returned`);
+    assert.deepEqual(r.sessions, fixture.api.sessions, `a session differs from what version ${old} returned`);
+    const { stores } = r.dumpAfterOpen;
+    assert.equal(r.dumpAfterOpen.version, VERSION);
+    for (const name of ["chunks", "states", "synced", "deletions", "sync"]) {
+      const want = fixture.stores[name] ?? { keyPath: null, autoIncrement: false, indexes: [], keys: [], values: [] };
+      assert.deepEqual(stores[name], want, `opening changed the ${name} store`);
+    }
+    // Each session record is as it was, with one [tag, updatedAt, seq] per tag added.
+    assert.deepEqual(stores.sessions.keys, fixture.stores.sessions.keys);
+    stores.sessions.values.forEach((record, i) => {
+      const { tagKeys, ...rest } = record;
+      assert.deepEqual(rest, fixture.stores.sessions.values[i], "a session record changed");
+      const want = record.metadata.tags.map((t) => [t, record.metadata.updatedAt, record.seq]);
+      assert.deepEqual(tagKeys ?? [], want, `tagKeys of ${record.metadata.id}`);
+    });
+    // Every message has its words, every session its mark, and progress went to the end.
+    const messages = fixture.api.list.reduce((n, m) => n + r.sessions[m.id].messages.length, 0);
+    assert.equal(stores.words.keys.length, messages);
+    assert.deepEqual(stores.indexed.keys, [...fixture.stores.sessions.keys].sort());
+    const n = fixture.api.list.length;
+    assert.deepEqual(r.indexed, { indexed: n, total: n });
+    assert.deepEqual(r.progress.at(0), [0, n]);
+    assert.deepEqual(r.progress.at(-1), [n, n]);
+    const fork = fixture.api.list.find((m) => m.name === "branch").id;
+    assert.deepEqual(r.hits.slice(0, 2).map((h) => [h.id, h.messageIndex]).sort(),
+      [[fork, 148], ["long-history", 148]].sort());
+    assert.deepEqual(r.tagged, r.list.filter((m) => m.tags.includes("production")));
+    assert.ok(r.tagged.length >= 2);
+    const ids = fixture.api.list.map((m) => m.id);
+    assert.deepEqual(r.order, [ids.at(-1), ...ids.slice(0, -1)]);
+    await context.close();
+  });
+}
 
 test("an old connection closes when another tab opens a newer version", async () => {
   const dbName = uniqueDb("versionchange");
@@ -60,10 +90,10 @@ test("an old connection closes when another tab opens a newer version", async ()
     await window.store.save({ metadata: { id: "kept", name: "n", tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
       turnCount: 1, totalTokens: 0 }, messages: ["hello"], state: null });
   }, dbName);
-  const upgraded = await run(newTab, async (_lib, raw, dbName) => {
+  const upgraded = await run(newTab, async (_lib, raw, { dbName, version }) => {
     const started = performance.now();
     let blocked = false;
-    const request = indexedDB.open(dbName, 3);
+    const request = indexedDB.open(dbName, version);
     request.onblocked = () => (blocked = true);
     const db = await raw.req(request);
     const out = { version: db.version, blocked, ms: performance.now() - started };
@@ -71,8 +101,8 @@ test("an old connection closes when another tab opens a newer version", async ()
     out.kept = await raw.req(tx.objectStore("sessions").get("kept"));
     db.close();
     return out;
-  }, dbName);
-  assert.equal(upgraded.version, 3);
+  }, { dbName, version: VERSION + 1 });
+  assert.equal(upgraded.version, VERSION + 1);
   assert.equal(upgraded.blocked, false, "the old tab blocked the upgrade instead of closing");
   assert.equal(upgraded.kept.metadata.name, "n");
   const later = await run(oldTab, async ({ SessionStore }, _raw, dbName) => {
@@ -87,7 +117,7 @@ test("an old connection closes when another tab opens a newer version", async ()
   for (const op of ["list", "resume", "tag"]) {
     assert.match(later[op], /^SessionError CLOSED: .*another tab opened a newer version.*reload/, op);
   }
-  // This code knows up to version 2: a database already at version 3 is refused, saying so.
+  // This code knows up to version 3: a database already at version 4 is refused, saying so.
   assert.match(later.reopen, /^SessionError UNAVAILABLE: .*VersionError/);
   for (const page of [oldTab, newTab]) assert.deepEqual(page.uncaughtErrors, []);
   await context.close();
@@ -102,9 +132,9 @@ async function adapterPath() {
   throw new Error("pkg/snippets/*/src/idb/requests.js not found: run make build");
 }
 
-// The library is at schema version 2, so its own open can never be blocked (blocking needs a
+// The library is at schema version 3, so its own open can never be blocked (blocking needs a
 // connection at a lower version); the path is exercised through the real adapter it opens with,
-// asking for version 3 while another page holds a version-2 connection and ignores versionchange.
+// asking for version 4 while another page holds a version-3 connection and ignores versionchange.
 test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying why", async () => {
   const dbName = uniqueDb("blocked");
   const adapter = await adapterPath();
@@ -114,7 +144,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
     await store.save({ metadata: { id: "kept", name: null, tags: [], agentName: "a", createdAt: 0, updatedAt: 0,
       turnCount: 0, totalTokens: 0 }, messages: [], state: null });
     store.close();
-    window.held = await raw.req(indexedDB.open(dbName, 2)); // no onversionchange: it never steps aside
+    window.held = await raw.req(indexedDB.open(dbName, 3)); // no onversionchange: it never steps aside
   }, dbName);
   const r = await run(opener, async ({ SessionStore }, _raw, { dbName, adapter }) => {
     const { openDatabase } = await import(adapter);
@@ -126,7 +156,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
       upgrades++;
     };
     const started = performance.now();
-    const error = await openDatabase(dbName, 3, upgrade, 1000).then(() => null, (e) => e);
+    const error = await openDatabase(dbName, 4, upgrade, 1000).then(() => null, (e) => e);
     gaveUp = true;
     return { ms: performance.now() - started, name: error?.name, message: error?.message, upgrades };
   }, { dbName, adapter });
@@ -146,7 +176,7 @@ test("an open blocked by a tab that will not close rejects UNAVAILABLE, saying w
     store.close();
     return { version, kept: kept.metadata.id };
   }, dbName);
-  assert.deepEqual(after, { version: 2, kept: "kept" });
+  assert.deepEqual(after, { version: VERSION, kept: "kept" });
   for (const page of [holder, opener]) assert.deepEqual(page.uncaughtErrors, []);
   await context.close();
 });
