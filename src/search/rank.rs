@@ -13,7 +13,7 @@ const SNIPPET_BEFORE: usize = 40;
 /// Characters of a snippet, at most (and `…` at either end where the text was cut).
 const SNIPPET_CHARS: usize = 160;
 
-/// A parsed query: its distinct word keys, in order.
+/// A parsed query: its distinct keys (see [`words::keys`]), in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     keys: Vec<String>,
@@ -23,15 +23,15 @@ impl Query {
     /// Parses `text`; `INVALID_INPUT` if it holds no word, or more than [`MAX_QUERY_WORDS`].
     pub fn parse(text: &str) -> Result<Query> {
         let keys = words::keys(text);
+        let count = words::words(text).len();
         if keys.is_empty() {
             return Err(Error::invalid(format!(
                 "search query {text:?} holds no word (a letter or a digit)"
             )));
         }
-        if keys.len() > MAX_QUERY_WORDS {
+        if count > MAX_QUERY_WORDS {
             return Err(Error::invalid(format!(
-                "search query holds {} words; at most {MAX_QUERY_WORDS} are allowed",
-                keys.len()
+                "search query holds {count} words; at most {MAX_QUERY_WORDS} are allowed"
             )));
         }
         Ok(Query { keys })
@@ -66,13 +66,11 @@ impl Query {
     /// [`SNIPPET_CHARS`] characters around its first matching word, newlines as spaces, `…`
     /// where the text was cut; and the byte ranges of the snippet's matching words.
     pub fn snippet(&self, text: &str) -> (String, Vec<Range<usize>>) {
-        let found: Vec<Word> = words::words(text)
-            .into_iter()
-            .filter(|w| self.matches(&w.key))
+        let words = words::words(text);
+        let found: Vec<Range<usize>> = (0..words.len())
+            .filter_map(|i| self.match_at(&words, i))
             .collect();
-        let (first, first_end) = found
-            .first()
-            .map_or((0, 0), |w| (w.range.start, w.range.end));
+        let (first, first_end) = found.first().map_or((0, 0), |r| (r.start, r.end));
         // Cut at spaces where there are some, not inside words.
         let mut start = back_chars(text, first, SNIPPET_BEFORE);
         if start > 0 {
@@ -93,10 +91,30 @@ impl Query {
         let snippet = format!("{before}{}{after}", text[start..end].replace('\n', " "));
         let matches = found
             .into_iter()
-            .filter(|w| w.range.start >= start && w.range.end <= end)
-            .map(|w| w.range.start - start + before.len()..w.range.end - start + before.len())
+            .filter(|r| r.start >= start && r.end <= end)
+            .map(|r| r.start - start + before.len()..r.end - start + before.len())
             .collect();
         (snippet, matches)
+    }
+
+    /// The bytes a query word matches at `words[i]`: the word, if its key starts with one;
+    /// else, if the run from it on does, the words of the run up to that query word's length.
+    fn match_at(&self, words: &[Word], i: usize) -> Option<Range<usize>> {
+        if self.matches(&words[i].key) {
+            return Some(words[i].range.clone());
+        }
+        let run = words::run_key(words, i)?;
+        let q = self.keys.iter().find(|q| run.starts_with(q.as_str()))?;
+        let mut covered = 0;
+        let mut end = words[i].range.end;
+        for w in &words[i..] {
+            covered += w.key.chars().count();
+            end = w.range.end;
+            if covered >= q.chars().count() {
+                break;
+            }
+        }
+        Some(words[i].range.start..end)
     }
 }
 

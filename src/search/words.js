@@ -17,18 +17,32 @@ function keyOf(segment, maxChars) {
 
 /** The words of `text`, flat: `[start, end, key, ...]`, offsets in UTF-16 code units. */
 export function words(text, maxChars) {
+  return found(text, maxChars).flat();
+}
+
+/** `[start, end, key]` of each word of `text`. */
+function found(text, maxChars) {
   const out = [];
   for (const { segment, index } of segmenter.segment(text)) {
-    if (LETTER_OR_DIGIT.test(segment)) out.push(index, index + segment.length, keyOf(segment, maxChars));
+    if (LETTER_OR_DIGIT.test(segment)) out.push([index, index + segment.length, keyOf(segment, maxChars)]);
   }
   return out;
 }
 
-/** The distinct word keys of `text`, in the order they first occur. */
+/**
+ * The distinct keys of `text`, in the order they first occur: each word's, and after it, when
+ * the next word follows on with nothing between, the key of the run from it on (words.rs).
+ */
 function keys(text, maxChars) {
+  const words = found(text, maxChars);
   const seen = new Set();
-  for (const { segment } of segmenter.segment(text)) {
-    if (LETTER_OR_DIGIT.test(segment)) seen.add(keyOf(segment, maxChars));
+  const follows = (j) => j < words.length && words[j - 1][1] === words[j][0];
+  for (let i = 0; i < words.length; i++) {
+    seen.add(words[i][2]);
+    if (!follows(i + 1)) continue;
+    let run = words[i][2];
+    for (let j = i + 1; follows(j) && run.length < 2 * maxChars; j++) run += words[j][2];
+    seen.add(run.length <= maxChars ? run : Array.from(run).slice(0, maxChars).join(""));
   }
   return Array.from(seen);
 }

@@ -3,8 +3,8 @@
 //! limits below), elsewhere from Unicode's default word boundaries (UAX #29, which, having no
 //! dictionary, makes each Chinese or Japanese ideograph a word of its own). Both keep a segment
 //! holding a letter or a digit, and key it by its lowercase letters with accents removed (NFD,
-//! marks dropped, NFC), cut to [`MAX_WORD_CHARS`]; `tests/fixtures/search-words.json` holds
-//! the cases both must agree on.
+//! marks dropped, NFC), cut to [`MAX_WORD_CHARS`]. The conformance suite's search cases run on both
+//! (in the browser and natively), and `tests/smoke/search.test.mjs` in each engine's segmenter.
 
 use std::ops::Range;
 
@@ -49,14 +49,46 @@ pub fn message_text(message: &Value) -> String {
     out
 }
 
-/// The distinct word keys of `text`, in the order they first occur: what the index keeps of a
-/// message.
+/// The distinct keys of `text`, in the order they first occur: what the index keeps of a
+/// message. Each word's key, and after it, when the word runs on into the next with nothing
+/// between them (as in Chinese, Japanese or Thai), the key of the run from that word on, cut to
+/// [`MAX_WORD_CHARS`]: a query word then matches however the segmenter split the text around
+/// it, as the prefix of a run.
 pub fn keys(text: &str) -> Vec<String> {
+    let words = words(text);
     let mut seen = std::collections::HashSet::new();
-    words(text)
-        .into_iter()
-        .filter_map(|w| seen.insert(w.key.clone()).then_some(w.key))
-        .collect()
+    let mut out = Vec::new();
+    for i in 0..words.len() {
+        for key in std::iter::once(Some(words[i].key.clone())).chain([run_key(&words, i)]) {
+            if let Some(key) = key.filter(|k| seen.insert(k.clone())) {
+                out.push(key);
+            }
+        }
+    }
+    out
+}
+
+/// The key of the run of words from `words[i]` on, each starting where the one before ended,
+/// cut to [`MAX_WORD_CHARS`]; `None` if the next word does not follow on.
+pub fn run_key(words: &[Word], i: usize) -> Option<String> {
+    let follows = |j: usize| j < words.len() && words[j - 1].range.end == words[j].range.start;
+    if !follows(i + 1) {
+        return None;
+    }
+    let mut run = String::new();
+    let mut chars = 0;
+    let mut j = i;
+    while j == i || follows(j) {
+        for c in words[j].key.chars() {
+            if chars == MAX_WORD_CHARS {
+                return Some(run);
+            }
+            run.push(c);
+            chars += 1;
+        }
+        j += 1;
+    }
+    Some(run)
 }
 
 /// The words of `text`, in order.
