@@ -8,6 +8,7 @@ import { countTurns, echoTurn, message, messagesBeforeTurn, streamSteps, sumToke
 import { wire } from "./controls.js";
 import { describeImport, download, exportFileName } from "./files.js";
 import { follow, sameMetadata } from "./live.js";
+import { renderHits, renderTagFilter, showMessage } from "./search.js";
 import { syncPanel } from "./sync.js";
 import * as view from "./view.js";
 
@@ -57,11 +58,14 @@ function parseTags(text) {
 // --- reading ------------------------------------------------------------------------------
 
 /**
- * Reads what the sidebar shows: every session's metadata, and the origin's storage use, or null
+ * Reads what the sidebar shows: every session's metadata (the tag filter's choices), those the
+ * tag filter admits (read through the store's tag index), and the origin's storage use, or null
  * where the browser cannot say (WebKitGTK has no navigator.storage: estimate() is UNAVAILABLE).
  */
 async function readList() {
-  const sessions = await app.store.list();
+  const all = await app.store.list();
+  const tag = $("#tag-filter").value;
+  const sessions = tag && all.some((m) => m.tags.includes(tag)) ? await app.store.list({ tag }) : all;
   const usage = await SessionStore.estimate().then(
     (estimate) => estimate.usage,
     (e) => {
@@ -69,13 +73,14 @@ async function readList() {
       throw e;
     },
   );
-  return { sessions, usage };
+  return { all, sessions, usage };
 }
 
-function drawList({ sessions, usage }) {
-  app.sessions = sessions;
+function drawList({ all, sessions, usage }) {
+  app.sessions = all;
+  renderTagFilter(all);
   view.renderList(sessions, app.current?.metadata.id, (id) => act("Resume", () => select(id)));
-  $("#export-all").disabled = sessions.length === 0;
+  $("#export-all").disabled = all.length === 0;
   view.setStorage(`database "${DB_NAME}"${usage === null ? "" : ` · ${Math.round(usage / 1024)} KiB used by this origin`}`);
 }
 
@@ -220,6 +225,15 @@ async function rewind(turn) {
   await select(id);
 }
 
+/** Lists the messages matching `query`, best first (an empty query clears the results). */
+async function search(query) {
+  const hits = query.trim() ? await app.store.search(query) : null;
+  renderHits(hits, (id, index) => act("Open", async () => {
+    await select(id);
+    showMessage(index);
+  }));
+}
+
 async function fork(name) {
   const meta = await app.store.fork(currentId(), name.trim() || null);
   await select(meta.id);
@@ -258,7 +272,7 @@ async function importFile(file, onConflict) {
 // --- start --------------------------------------------------------------------------------
 
 wire({
-  act, create, send, fork, rewind, tag, rename, remove, exportFile, importFile,
+  act, create, send, fork, rewind, tag, rename, remove, exportFile, importFile, search, refreshList,
   currentName: () => app.current.metadata.name ?? "",
 });
 await act("Opening the store", async () => {

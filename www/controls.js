@@ -20,6 +20,8 @@ export function wire(actions) {
   };
 
   onSubmit("#create-form", "Create", actions.create);
+  onSubmit("#search-form", "Search", (form) => actions.search(form.elements.query.value));
+  $("#tag-filter").addEventListener("change", () => act("Filter", actions.refreshList));
   onSubmit("#composer", "Send", async (form) => {
     const box = form.elements.text;
     const text = box.value;
