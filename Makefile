@@ -6,7 +6,7 @@ ENV := source scripts/env.sh &&
 PORT ?= 8080
 
 .PHONY: setup build serve check test lint test-native test-browser test-smoke test-e2e test-package test-reliability bench clean
-.PHONY: server test-server test-sync bench-server bench-sync test-browser-chrome test-browser-firefox test-browser-webkit
+.PHONY: server test-server test-sync bench-server bench-sync bench-search test-browser-chrome test-browser-firefox test-browser-webkit
 .PHONY: $(foreach s,smoke e2e reliability,$(addprefix test-$(s)-,chrome firefox webkit))
 
 # What pkg/ is built from: it is rebuilt only when one of these changed.
@@ -61,6 +61,10 @@ server:
 
 ## The browser store syncing with session-server (optimized) on a throwaway PostgreSQL: first
 ## sync of 1,000 sessions, one turn pushed at history 10 and 10,000, an idle round.
+## Search and filter timings (bench/search.mjs): queries at 1,000 and 10,000 sessions, append with search on and off.
+bench-search: build
+	$(ENV) $(JS_ENGINE_$(BENCH_BROWSER)) node bench/search.mjs
+
 bench-sync: build
 	$(ENV) cargo build --profile server -p session-server
 	$(ENV) SESSION_SERVER_BIN=target/server/session-server scripts/with-postgres.sh node bench/sync.mjs

@@ -178,3 +178,30 @@ export function metadataInRange(index, range, offset, limit, agent) {
     };
   });
 }
+
+/**
+ * The `[id, index]` keys of `words` records as three arrays: the distinct ids, and per key the
+ * place of its id among them and its index; so that wasm reads each id once and the rest in bulk.
+ */
+export function splitMessageKeys(keys) {
+  const ids = [];
+  const place = new Map();
+  const session = new Uint32Array(keys.length);
+  const index = new Float64Array(keys.length);
+  keys.forEach(([id, i], k) => {
+    let p = place.get(id);
+    if (p === undefined) place.set(id, (p = ids.push(id) - 1));
+    session[k] = p;
+    index[k] = i;
+  });
+  return [ids, session, index];
+}
+
+/** The places in `records` (`words` records) of those holding a word that starts with each of `prefixes`. */
+export function holdingEvery(records, prefixes) {
+  const out = [];
+  records.forEach(({ w }, k) => {
+    if (prefixes.every((p) => w.some((word) => word.startsWith(p)))) out.push(k);
+  });
+  return Uint32Array.from(out);
+}

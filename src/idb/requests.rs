@@ -1,7 +1,7 @@
 //! The JS side of IndexedDB requests (`requests.js`): promise adapters for requests,
 //! transactions and opening, and the one mapping of a DOMException to the store's error.
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{IdbIndex, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction};
 
@@ -32,6 +32,13 @@ extern "C" {
         limit: f64,
         agent: Option<String>,
     ) -> Promise;
+    /// The `[id, index]` keys of `words` records as `[distinct ids, place of each key's id,
+    /// each key's index]`.
+    #[wasm_bindgen(js_name = splitMessageKeys)]
+    pub(crate) fn split_message_keys(keys: &JsValue) -> Array;
+    /// The places in `records` (`words` records) of those holding a word starting with each prefix.
+    #[wasm_bindgen(js_name = holdingEvery)]
+    pub(crate) fn holding_every(records: &JsValue, prefixes: &Array) -> js_sys::Uint32Array;
     /// `[key, value]` of the last record of `store` within `range`, or undefined.
     #[wasm_bindgen(js_name = lastEntry)]
     pub(crate) fn last_entry(store: &IdbObjectStore, range: &JsValue) -> Promise;

@@ -5,11 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use js_sys::Array;
+use wasm_bindgen::{JsCast, JsValue};
 
+use super::requests::holding_every;
 use super::schema::{CHUNKS, SESSIONS, WORDS};
 use super::transaction::SessionTx;
 use super::IndexedDbSessionManager;
 use crate::error::{Error, Result};
+use crate::js_value;
 use crate::search::rank::{self, Candidate, Query};
 use crate::search::{Filter, SearchHit, SearchOptions};
 
@@ -34,68 +37,90 @@ impl IndexedDbSessionManager {
                 ),
             })?;
         let tx = SessionTx::read(&self.inner, &[SESSIONS, CHUNKS, WORDS], "searching".into())?;
-        let postings = query
-            .keys()
-            .iter()
-            .map(|key| tx.messages_with_prefix(key))
-            .collect::<Result<Vec<_>>>()?;
+        let keys = query.keys();
+        // How common each query word is, to read the messages of the rarest only.
+        let counts = match keys.len() {
+            1 => Vec::new(),
+            _ => keys
+                .iter()
+                .map(|key| tx.count_with_prefix(key))
+                .collect::<Result<Vec<_>>>()?,
+        };
         let order = tx.ids_newest_first()?;
         let admitted = match options.filter.is_empty() {
             true => None,
             false => Some(tx.ids_admitted(&options.filter)?),
         };
-        let mut sets = Vec::with_capacity(postings.len());
-        for posting in postings {
-            sets.push(message_set(&posting.await?));
+        let mut rarest = 0;
+        let mut fewest = f64::INFINITY;
+        for (i, count) in counts.into_iter().enumerate() {
+            let count = count.await?;
+            if count < fewest {
+                (rarest, fewest) = (i, count);
+            }
         }
         let order = order.await?;
         let admitted = match admitted {
             Some(ids) => Some(ids.await?),
             None => None,
         };
-        // The rarest word's messages, kept if every other word's hold them too.
-        sets.sort_by_key(HashSet::len);
-        let (rarest, others) = sets.split_first().expect("a query has a word");
         let rank: HashMap<&str, usize> = order
             .iter()
             .enumerate()
             .map(|(i, id)| (id.as_str(), i))
             .collect();
-        let found: Vec<(usize, u64)> = rarest
-            .iter()
-            .filter(|m| others.iter().all(|set| set.contains(*m)))
-            .filter(|(id, _)| admitted.as_ref().is_none_or(|ids| ids.contains(id)))
-            .filter_map(|(id, i)| Some((*rank.get(id.as_str())?, *i)))
-            .collect();
-        let candidates = match query.keys().len() {
+        let place = |id: &str| {
+            let admitted = admitted.as_ref().is_none_or(|ids| ids.contains(id));
+            rank.get(id).copied().filter(|_| admitted)
+        };
+        let mut candidates = Vec::new();
+        if keys.len() == 1 {
             // One word: every match is as near as can be; no message's words need reading.
-            1 => found
-                .into_iter()
-                .map(|(session_rank, message_index)| Candidate {
-                    session_rank,
-                    message_index,
-                    span: 1,
-                })
-                .collect(),
-            _ => {
-                let reads = found
-                    .iter()
-                    .map(|(r, i)| tx.words_of(&order[*r], *i))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut candidates = Vec::with_capacity(found.len());
-                for ((session_rank, message_index), words) in found.into_iter().zip(reads) {
-                    if let Some(span) = query.span(&words.await?) {
+            let found = tx.messages_with_prefix(&keys[0])?.await?;
+            let ranks: Vec<Option<usize>> = found.ids.iter().map(|id| place(id)).collect();
+            let mut seen = HashSet::new();
+            for (session, index) in found.session.iter().zip(&found.index) {
+                if let Some(session_rank) = ranks[*session as usize] {
+                    let message_index = *index as u64;
+                    if seen.insert((session_rank, message_index)) {
                         candidates.push(Candidate {
                             session_rank,
                             message_index,
-                            span,
+                            span: 1,
                         });
                     }
                 }
-                candidates
             }
-        };
-        let mut candidates = candidates;
+        } else {
+            // The rarest word's messages that hold every other word too (tested in JS, so only
+            // those cross into wasm), then how near the words are in each.
+            let found = tx.records_with_prefix(&keys[rarest])?.await?;
+            let prefixes: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+            let holding = holding_every(&found.records, &prefixes).to_vec();
+            let mut seen = HashSet::new();
+            for at in holding {
+                let key: Array = found.keys.get(at).unchecked_into();
+                let (Some(id), Some(index)) = (key.get(0).as_string(), key.get(1).as_f64()) else {
+                    continue;
+                };
+                let Some(session_rank) = place(&id) else {
+                    continue;
+                };
+                let message_index = index as u64;
+                if !seen.insert((session_rank, message_index)) {
+                    continue;
+                }
+                let words: Array = js_value::get(&found.records.get(at), "w").unchecked_into();
+                let words: Vec<String> = words.iter().filter_map(|w| w.as_string()).collect();
+                if let Some(span) = query.span(&words) {
+                    candidates.push(Candidate {
+                        session_rank,
+                        message_index,
+                        span,
+                    });
+                }
+            }
+        }
         rank::best_first(&mut candidates);
         candidates.truncate(options.limit);
         // The hits' records and the chunks holding their messages, in one round trip.
@@ -143,14 +168,4 @@ impl IndexedDbSessionManager {
         let tx = SessionTx::read(&self.inner, &[SESSIONS], "listing sessions".into())?;
         tx.metadata_admitted(filter, offset, limit)?.await
     }
-}
-
-/// `(session id, message index)` of each key `[id, index]` read from the `word` index.
-fn message_set(keys: &Array) -> HashSet<(String, u64)> {
-    keys.iter()
-        .filter_map(|key| {
-            let key: &Array = wasm_bindgen::JsCast::unchecked_ref(&key);
-            Some((key.get(0).as_string()?, key.get(1).as_f64()? as u64))
-        })
-        .collect()
 }

@@ -75,44 +75,75 @@ impl SessionTx<'_, Writing> {
     }
 }
 
-/// The `[id, message index]` keys of `words` records, as read from an index.
-pub(crate) type MessageKeys = Array;
+/// Messages read from the `word` index: `(session id, message index)` pairs, each id once.
+pub(crate) struct Postings {
+    pub ids: Vec<String>,
+    /// Per message, its session's place in `ids`.
+    pub session: Vec<u32>,
+    pub index: Vec<f64>,
+}
+
+/// `words` records read from the `word` index: their keys and the records.
+pub(crate) struct Holding {
+    pub keys: Array,
+    pub records: Array,
+}
 
 impl<M> SessionTx<'_, M> {
-    /// The keys of the messages holding a word that starts with `prefix` (a message once per
-    /// such word), from the `word` index.
-    pub fn messages_with_prefix(
-        &self,
-        prefix: &str,
-    ) -> Result<impl Future<Output = Result<MessageKeys>>> {
+    /// The key range of the `word` index holding every word that starts with `prefix`.
+    fn prefix_range(&self, prefix: &str) -> Result<IdbKeyRange> {
         // Every string that starts with `prefix` sorts between it and it followed by U+FFFF
         // (IndexedDB compares UTF-16 code units; astral characters are surrogates, below it).
         let upper = format!("{prefix}\u{FFFF}");
-        let range = IdbKeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper))
-            .map_err(|e| self.fail(&e))?;
-        let read = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
-        Ok(self.wait(read, |v| Ok(v.unchecked_into())))
+        IdbKeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper))
+            .map_err(|e| self.fail(&e))
     }
 
-    /// The word keys of message `index` of session `id`, in order of first occurrence (none if
-    /// it has no words record).
-    pub fn words_of(
+    /// How many (message, word) entries of the `word` index start with `prefix`.
+    pub fn count_with_prefix(&self, prefix: &str) -> Result<impl Future<Output = Result<f64>>> {
+        let range = self.prefix_range(prefix)?;
+        let read = self.send(WORDS, |s| s.index(WORD)?.count_with_key(&range))?;
+        Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0))))
+    }
+
+    /// The messages holding a word that starts with `prefix` (a message once per such word).
+    pub fn messages_with_prefix(
         &self,
-        id: &str,
-        index: u64,
-    ) -> Result<impl Future<Output = Result<Vec<String>>>> {
-        let read = self.send(WORDS, |s| s.get(&chunks::key(id, index)))?;
-        Ok(self.wait(read, |v| {
-            let keys = get(&v, "w");
-            Ok(match keys.is_array() {
-                true => keys
-                    .unchecked_into::<Array>()
-                    .iter()
-                    .filter_map(|k| k.as_string())
-                    .collect(),
-                false => Vec::new(),
+        prefix: &str,
+    ) -> Result<impl Future<Output = Result<Postings>>> {
+        let range = self.prefix_range(prefix)?;
+        let read = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
+        Ok(self.wait(read, |keys| {
+            let split = requests::split_message_keys(&keys);
+            Ok(Postings {
+                ids: strings(&split.get(0)),
+                session: split
+                    .get(1)
+                    .unchecked_into::<js_sys::Uint32Array>()
+                    .to_vec(),
+                index: split
+                    .get(2)
+                    .unchecked_into::<js_sys::Float64Array>()
+                    .to_vec(),
             })
         }))
+    }
+
+    /// The `words` records (and their keys) holding a word that starts with `prefix`.
+    pub fn records_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<impl Future<Output = Result<Holding>>> {
+        let range = self.prefix_range(prefix)?;
+        let keys = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
+        let records = self.send(WORDS, |s| s.index(WORD)?.get_all_with_key(&range))?;
+        let (keys, records) = (self.wait(keys, Ok), self.wait(records, Ok));
+        Ok(async move {
+            Ok(Holding {
+                keys: keys.await?.unchecked_into(),
+                records: records.await?.unchecked_into(),
+            })
+        })
     }
 
     /// Every session id, most recently written first, from the `updated_at` index.
