@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import os from "node:os";
 import { ENGINE, openPage, startSite } from "../tests/support/browser.mjs";
+import { median, spread } from "./stats.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
@@ -100,12 +101,6 @@ for (let round = 0; round <= ROUNDS; round++) {
 const version = await site.version();
 await site.close();
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const spread = (a) => (median(a) ? (Math.max(...a) - Math.min(...a)) / 2 / median(a) : 0);
 const fmt = (a) => (a ? `${median(a).toFixed(median(a) < 10 ? 2 : 1)} ±${(100 * spread(a)).toFixed(0)}%` : "-");
 const ratio = (a, b) => (a && b ? (median(a) / median(b)).toFixed(2) : "-");
 // Two stores measured in the same round ran within seconds of each other: the median of their

@@ -7,6 +7,7 @@
 // column is what apps do without an index, every message read and tested in JS (Dexie's
 // filter), at 1,000 sessions. Last, the index's size against the messages', at 1,000 sessions.
 import { run, startSite, uniqueDb } from "../tests/support/browser.mjs";
+import { median, spread } from "./stats.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -104,12 +105,6 @@ const sizes = await run(page, async ({ SessionStore }, raw, dbName) => {
 const version = await site.version();
 await site.close();
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const spread = (a) => (median(a) ? (Math.max(...a) - Math.min(...a)) / 2 / median(a) : 0);
 const lines = ["| workload | ours |", "| --- | --- |"];
 for (const [row, values] of Object.entries(rows)) {
   lines.push(`| ${row} | ${median(values).toFixed(median(values) < 10 ? 2 : 1)} ±${(100 * spread(values)).toFixed(0)}% |`);

@@ -84,8 +84,9 @@ impl Default for SearchOptions {
 }
 
 impl SearchOptions {
-    /// Refuses a limit outside 1 to [`MAX_SEARCH_LIMIT`].
+    /// Refuses a limit outside 1 to [`MAX_SEARCH_LIMIT`], or an empty tag or agent.
     pub fn check(&self) -> Result<()> {
+        self.filter.check()?;
         if self.limit == 0 || self.limit > MAX_SEARCH_LIMIT {
             return Err(Error::invalid(format!(
                 "search limit must be from 1 to {MAX_SEARCH_LIMIT}, got {}",
@@ -133,7 +134,6 @@ pub(crate) async fn scan<M: SessionManager + ?Sized>(
 ) -> Result<Vec<SearchHit>> {
     let query = Query::parse(query)?;
     options.check()?;
-    options.filter.check()?;
     let mut sessions = Vec::new();
     let mut candidates = Vec::new();
     for meta in store.list().await? {

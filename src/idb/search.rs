@@ -25,7 +25,6 @@ impl IndexedDbSessionManager {
     ) -> Result<Vec<SearchHit>> {
         let query = Query::parse(query)?;
         options.check()?;
-        options.filter.check()?;
         let searcher = self
             .inner
             .searcher
