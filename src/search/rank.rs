@@ -78,7 +78,8 @@ impl Query {
                 .find(char::is_whitespace)
                 .map_or(start, |i| start + i + 1);
         }
-        let mut end = forward_chars(text, start, SNIPPET_CHARS);
+        // At least the whole first match, however long its run.
+        let mut end = forward_chars(text, start, SNIPPET_CHARS).max(first_end);
         if end < text.len() {
             end = text[first_end..end]
                 .rfind(char::is_whitespace)
