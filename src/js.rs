@@ -214,13 +214,7 @@ impl SessionStore {
         let args = list_arg(options);
         promise(&self.inner, |m| async move {
             let args = args?;
-            match (args.filter.is_empty(), args.page) {
-                (true, page) => m.list_stored(page).await,
-                (false, page) => {
-                    let (offset, limit) = page.unwrap_or((0, usize::MAX));
-                    m.list_admitted_stored(&args.filter, offset, limit).await
-                }
-            }
+            m.list_admitted_stored(&args.filter, args.page).await
         })
     }
 

@@ -63,6 +63,17 @@ impl Filter {
     pub fn is_empty(&self) -> bool {
         self.tag.is_none() && self.agent_name.is_none()
     }
+
+    /// Refuses an empty tag or agent name: no session has one.
+    pub fn check(&self) -> Result<()> {
+        if self.tag.as_deref() == Some("") {
+            return Err(Error::invalid("tag filter must not be empty"));
+        }
+        if self.agent_name.as_deref() == Some("") {
+            return Err(Error::invalid("agentName filter must not be empty"));
+        }
+        Ok(())
+    }
 }
 
 /// How a search runs: at most `limit` hits, among the sessions `filter` admits.
@@ -110,19 +121,6 @@ pub struct SearchHit {
     pub matches: Vec<std::ops::Range<usize>>,
     /// The session's metadata.
     pub metadata: SessionMetadata,
-}
-
-impl Filter {
-    /// Refuses an empty tag or agent name: no session has one.
-    pub fn check(&self) -> Result<()> {
-        if self.tag.as_deref() == Some("") {
-            return Err(Error::invalid("tag filter must not be empty"));
-        }
-        if self.agent_name.as_deref() == Some("") {
-            return Err(Error::invalid("agentName filter must not be empty"));
-        }
-        Ok(())
-    }
 }
 
 /// Search by reading every session the filter admits, message by message: the reference every

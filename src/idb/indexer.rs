@@ -4,6 +4,7 @@
 //! as it goes and ends when every session it found is indexed.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Weak;
 
 use js_sys::Function;
@@ -43,17 +44,27 @@ impl Progress {
         }
     }
 
-    /// Calls `done` with `(indexed, total)` once indexing has ended (at once if it has).
-    pub fn when_ended(&mut self, done: IndexingEnded) {
-        match &self.ended {
-            Some(ended) => done(ended.clone().map(|()| (self.indexed, self.total))),
-            None => self.waiters.push(done),
-        }
+    /// Calls `done` with `(indexed, total)` once indexing has ended (at once if it has). Like
+    /// every call out of here, after the progress is no longer borrowed: `done` may ask again.
+    pub fn when_ended(cell: &RefCell<Progress>, done: IndexingEnded) {
+        let outcome = {
+            let mut p = cell.borrow_mut();
+            match &p.ended {
+                Some(ended) => ended.clone().map(|()| (p.indexed, p.total)),
+                None => return p.waiters.push(done),
+            }
+        };
+        done(outcome);
     }
 
-    fn report(&self) {
-        if let Some(listener) = &self.listener {
-            let (indexed, total) = (self.indexed as f64, self.total as f64);
+    /// Adds `indexed` sessions and tells the listener.
+    fn advance(cell: &RefCell<Progress>, indexed: u64) {
+        let (listener, indexed, total) = {
+            let mut p = cell.borrow_mut();
+            p.indexed += indexed;
+            (p.listener.clone(), p.indexed as f64, p.total as f64)
+        };
+        if let Some(listener) = listener {
             // A listener that throws does not stop indexing.
             let _ = listener.call2(&JsValue::NULL, &indexed.into(), &total.into());
         }
@@ -82,7 +93,7 @@ pub(crate) async fn run(inner: Weak<Inner>) {
         Ok(pending) => pending,
         Err(e) => return Progress::end(&strong.indexing, Err(e)),
     };
-    strong.indexing.borrow().report();
+    Progress::advance(&strong.indexing, 0);
     drop(strong);
     for batch in pending.chunks(BATCH) {
         let Some(strong) = inner.upgrade() else {
@@ -91,33 +102,33 @@ pub(crate) async fn run(inner: Weak<Inner>) {
         if let Err(e) = index(&strong, batch).await {
             return Progress::end(&strong.indexing, Err(e));
         }
-        let mut progress = strong.indexing.borrow_mut();
-        progress.indexed += batch.len() as u64;
-        progress.report();
+        Progress::advance(&strong.indexing, batch.len() as u64);
     }
     if let Some(strong) = inner.upgrade() {
         Progress::end(&strong.indexing, Ok(()));
     }
 }
 
-/// The ids of the sessions without an `indexed` mark; sets the progress's counts.
+/// The ids of the sessions without an `indexed` mark; sets the progress's counts. Every mark is
+/// of a stored session (a delete drops it), so equal counts say there are none, and then no id
+/// is read: the common case, at every open.
 async fn pending(inner: &Inner) -> Result<Vec<String>> {
-    let tx = SessionTx::read(
-        inner,
-        &[SESSIONS, INDEXED],
-        "finding sessions to index".into(),
-    )?;
-    let (all, indexed) = (tx.keys(SESSIONS)?, tx.keys(INDEXED)?);
-    let (all, indexed) = (all.await?, indexed.await?);
-    let indexed: std::collections::HashSet<String> = indexed.into_iter().collect();
-    let pending: Vec<String> = all
-        .iter()
-        .filter(|id| !indexed.contains(*id))
-        .cloned()
-        .collect();
+    let doing = "finding sessions to index".to_owned();
+    let tx = SessionTx::read(inner, &[SESSIONS, INDEXED], doing)?;
+    let (sessions, marked) = (tx.count(SESSIONS)?, tx.count(INDEXED)?);
+    let (sessions, marked) = (sessions.await?, marked.await?);
+    let pending = match marked >= sessions {
+        true => Vec::new(),
+        false => {
+            let (all, indexed) = (tx.keys(SESSIONS)?, tx.keys(INDEXED)?);
+            let indexed: HashSet<String> = indexed.await?.into_iter().collect();
+            let all = all.await?;
+            all.into_iter().filter(|id| !indexed.contains(id)).collect()
+        }
+    };
     let mut progress = inner.indexing.borrow_mut();
-    progress.total = all.len() as u64;
-    progress.indexed = progress.total - pending.len() as u64;
+    progress.total = sessions;
+    progress.indexed = sessions - pending.len() as u64;
     Ok(pending)
 }
 

@@ -185,7 +185,7 @@ impl IndexedDbSessionManager {
     /// Calls `done` with `(sessions indexed, sessions to index)` once the background indexing
     /// this open started has ended (at once if it has), or with the error that stopped it.
     pub fn when_indexed(&self, done: IndexingEnded) {
-        self.inner.indexing.borrow_mut().when_ended(done);
+        indexer::Progress::when_ended(&self.inner.indexing, done);
     }
 
     /// Closes the connection; every later call fails with `CLOSED`. Calls already running finish.
@@ -328,7 +328,9 @@ impl SessionManager for IndexedDbSessionManager {
     ) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
         let filter = filter.clone();
         Box::pin(async move {
-            let page = self.list_admitted_stored(&filter, offset, limit).await?;
+            let page = self
+                .list_admitted_stored(&filter, Some((offset, limit)))
+                .await?;
             metadata_list(&page)
         })
     }

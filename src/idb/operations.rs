@@ -6,7 +6,7 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use super::chunks::{self, LastChunk};
-use super::schema::{ALL, SESSIONS, SYNCING};
+use super::schema::{ALL, SESSIONS, SYNCING, WRITING};
 use super::stored::{EncodedOptions, EncodedSession, StoredSession};
 use super::sync::{Dirty, Wrote};
 use super::transaction::SessionTx;
@@ -41,7 +41,7 @@ impl IndexedDbSessionManager {
     pub(crate) async fn save_stored(&self, session: EncodedSession) -> Result<SessionMetadata> {
         rules::check_metadata(&session.metadata)?;
         let doing = format!("saving session \"{}\"", session.metadata.id);
-        let mut tx = SessionTx::write(&self.inner, ALL, doing)?;
+        let mut tx = SessionTx::write(&self.inner, WRITING, doing)?;
         let record = tx.put_session(session).await?;
         tx.commit().await?;
         Ok(record.metadata)
@@ -54,7 +54,7 @@ impl IndexedDbSessionManager {
             rules::check_metadata(&session.metadata)?;
         }
         let doing = format!("importing {} sessions", sessions.len());
-        let mut tx = SessionTx::write(&self.inner, ALL, doing)?;
+        let mut tx = SessionTx::write(&self.inner, WRITING, doing)?;
         for session in sessions {
             tx.put_session(session).await?;
         }
@@ -103,7 +103,7 @@ impl IndexedDbSessionManager {
     /// the chunks kept are read, and only the one the cut falls in is rewritten.
     pub(crate) async fn rewind_stored(&self, id: &str, turn_index: u32) -> Result<StoredSession> {
         rules::check_id(id)?;
-        let tx = SessionTx::write(&self.inner, ALL, format!("rewinding session \"{id}\""))?;
+        let tx = SessionTx::write(&self.inner, WRITING, format!("rewinding session \"{id}\""))?;
         let keep = u64::from(turn_index);
         let (record, kept, state) = (tx.record(id)?, tx.chunks(id, Some(keep))?, tx.state(id)?);
         let record = record.await?;
@@ -153,7 +153,11 @@ impl IndexedDbSessionManager {
         options: EncodedOptions,
     ) -> Result<SessionMetadata> {
         rules::check_id(id)?;
-        let tx = SessionTx::write(&self.inner, ALL, format!("appending to session \"{id}\""))?;
+        let tx = SessionTx::write(
+            &self.inner,
+            WRITING,
+            format!("appending to session \"{id}\""),
+        )?;
         let (record, last) = tx.record_and_last_chunk(id).await?;
         let mut meta = record.metadata;
         rules::count_turn(&mut meta, options.tokens)?;
@@ -181,7 +185,7 @@ impl IndexedDbSessionManager {
     ) -> Result<SessionMetadata> {
         rules::check_id(id)?;
         let doing = format!("replacing the last message of session \"{id}\"");
-        let tx = SessionTx::write(&self.inner, ALL, doing)?;
+        let tx = SessionTx::write(&self.inner, WRITING, doing)?;
         let (record, last) = tx.record_and_last_chunk(id).await?;
         let count = record.message_count;
         rules::check_has_last_message(count, id)?;
@@ -227,7 +231,7 @@ impl IndexedDbSessionManager {
         new_name: Option<String>,
     ) -> Result<SessionMetadata> {
         rules::check_fork(id, new_name.as_deref())?;
-        let tx = SessionTx::write(&self.inner, ALL, format!("forking session \"{id}\""))?;
+        let tx = SessionTx::write(&self.inner, WRITING, format!("forking session \"{id}\""))?;
         let (record, chunks, state) = (tx.record(id)?, tx.chunks(id, None)?, tx.state(id)?);
         let record = record.await?;
         let mut meta = record.metadata;

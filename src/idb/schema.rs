@@ -76,9 +76,11 @@ pub(crate) const WRITE_CHUNK: usize = 1024;
 /// chunk after: the text an append rewrites stays this small however long the history grows.
 pub(crate) const TAIL_LEN: usize = 128;
 
-/// Every store a session is made of, its words included, for transactions that touch a whole
-/// session.
-pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES, WORDS, INDEXED];
+/// Every store a session is made of, for transactions that read a whole session.
+pub(crate) const ALL: &[&str] = &[SESSIONS, CHUNKS, STATES];
+/// A session's stores and its search index's: for writes that change a whole session or its
+/// messages.
+pub(crate) const WRITING: &[&str] = &[SESSIONS, CHUNKS, STATES, WORDS, INDEXED];
 /// A session's stores and the sync bookkeeping: for deletes, and writes a sync makes.
 pub(crate) const SYNCING: &[&str] = &[
     SESSIONS, CHUNKS, STATES, WORDS, INDEXED, SYNCED, DELETIONS, SYNC,

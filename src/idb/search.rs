@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::requests::holding_every;
 use super::schema::{CHUNKS, SESSIONS, WORDS};
-use super::transaction::SessionTx;
+use super::transaction::{Reading, SessionTx};
 use super::IndexedDbSessionManager;
 use crate::error::{Error, Result};
 use crate::js_value;
@@ -72,54 +72,10 @@ impl IndexedDbSessionManager {
             let admitted = admitted.as_ref().is_none_or(|ids| ids.contains(id));
             rank.get(id).copied().filter(|_| admitted)
         };
-        let mut candidates = Vec::new();
-        if keys.len() == 1 {
-            // One word: every match is as near as can be; no message's words need reading.
-            let found = tx.messages_with_prefix(&keys[0])?.await?;
-            let ranks: Vec<Option<usize>> = found.ids.iter().map(|id| place(id)).collect();
-            let mut seen = HashSet::new();
-            for (session, index) in found.session.iter().zip(&found.index) {
-                if let Some(session_rank) = ranks[*session as usize] {
-                    let message_index = *index as u64;
-                    if seen.insert((session_rank, message_index)) {
-                        candidates.push(Candidate {
-                            session_rank,
-                            message_index,
-                            span: 1,
-                        });
-                    }
-                }
-            }
-        } else {
-            // The rarest word's messages that hold every other word too (tested in JS, so only
-            // those cross into wasm), then how near the words are in each.
-            let found = tx.records_with_prefix(&keys[rarest])?.await?;
-            let prefixes: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
-            let holding = holding_every(&found.records, &prefixes).to_vec();
-            let mut seen = HashSet::new();
-            for at in holding {
-                let key: Array = found.keys.get(at).unchecked_into();
-                let (Some(id), Some(index)) = (key.get(0).as_string(), key.get(1).as_f64()) else {
-                    continue;
-                };
-                let Some(session_rank) = place(&id) else {
-                    continue;
-                };
-                let message_index = index as u64;
-                if !seen.insert((session_rank, message_index)) {
-                    continue;
-                }
-                let words: Array = js_value::get(&found.records.get(at), "w").unchecked_into();
-                let words: Vec<String> = words.iter().filter_map(|w| w.as_string()).collect();
-                if let Some(span) = query.span(&words) {
-                    candidates.push(Candidate {
-                        session_rank,
-                        message_index,
-                        span,
-                    });
-                }
-            }
-        }
+        let mut candidates = match keys.len() {
+            1 => one_word(&tx, &keys[0], &place).await?,
+            _ => every_word(&tx, &query, &keys[rarest], &place).await?,
+        };
         rank::best_first(&mut candidates);
         candidates.truncate(options.limit);
         // The hits' records and the chunks holding their messages, in one round trip.
@@ -152,19 +108,86 @@ impl IndexedDbSessionManager {
         Ok(hits)
     }
 
-    /// One page of the sessions `filter` admits, newest first, from the filter's index: their
-    /// metadata objects, as `list_stored` gives them.
+    /// The sessions `filter` admits, newest first, all of them or one page `(offset, limit)`,
+    /// from the filter's index: their metadata objects, as `list_stored` gives them.
     pub(crate) async fn list_admitted_stored(
         &self,
         filter: &Filter,
-        offset: usize,
-        limit: usize,
+        page: Option<(usize, usize)>,
     ) -> Result<Array> {
         filter.check()?;
         if filter.is_empty() {
-            return self.list_stored(Some((offset, limit))).await;
+            return self.list_stored(page).await;
         }
+        let (offset, limit) = page.unwrap_or((0, usize::MAX));
         let tx = SessionTx::read(&self.inner, &[SESSIONS], "listing sessions".into())?;
         tx.metadata_admitted(filter, offset, limit)?.await
     }
+}
+
+/// A session's place in the order of hits (`None`: not searched, the filter leaves it out).
+type Place<'a> = dyn Fn(&str) -> Option<usize> + 'a;
+
+/// The messages holding a word that starts with `key`: every one as near as can be, so no
+/// message's words are read.
+async fn one_word(
+    tx: &SessionTx<'_, Reading>,
+    key: &str,
+    place: &Place<'_>,
+) -> Result<Vec<Candidate>> {
+    let found = tx.messages_with_prefix(key)?.await?;
+    let ranks: Vec<Option<usize>> = found.ids.iter().map(|id| place(id)).collect();
+    let mut seen = HashSet::new();
+    let mut candidates = Vec::new();
+    for (session, index) in found.session.iter().zip(&found.index) {
+        if let Some(session_rank) = ranks[*session as usize] {
+            let message_index = *index as u64;
+            if seen.insert((session_rank, message_index)) {
+                candidates.push(Candidate {
+                    session_rank,
+                    message_index,
+                    span: 1,
+                });
+            }
+        }
+    }
+    Ok(candidates)
+}
+
+/// The messages holding every word of `query`, from those of its rarest word (`rarest`): the
+/// ones holding every other word too are picked in JS, so only they cross into wasm, and then
+/// how near the words are in each is measured.
+async fn every_word(
+    tx: &SessionTx<'_, Reading>,
+    query: &Query,
+    rarest: &str,
+    place: &Place<'_>,
+) -> Result<Vec<Candidate>> {
+    let found = tx.records_with_prefix(rarest)?.await?;
+    let prefixes: Array = query.keys().iter().map(|k| JsValue::from_str(k)).collect();
+    let mut seen = HashSet::new();
+    let mut candidates = Vec::new();
+    for at in holding_every(&found.records, &prefixes).to_vec() {
+        let key: Array = found.keys.get(at).unchecked_into();
+        let (Some(id), Some(index)) = (key.get(0).as_string(), key.get(1).as_f64()) else {
+            continue;
+        };
+        let Some(session_rank) = place(&id) else {
+            continue;
+        };
+        let message_index = index as u64;
+        if !seen.insert((session_rank, message_index)) {
+            continue;
+        }
+        let words: Array = js_value::get(&found.records.get(at), "w").unchecked_into();
+        let words: Vec<String> = words.iter().filter_map(|w| w.as_string()).collect();
+        if let Some(span) = query.span(&words) {
+            candidates.push(Candidate {
+                session_rank,
+                message_index,
+                span,
+            });
+        }
+    }
+    Ok(candidates)
 }

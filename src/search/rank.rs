@@ -22,8 +22,8 @@ pub struct Query {
 impl Query {
     /// Parses `text`; `INVALID_INPUT` if it holds no word, or more than [`MAX_QUERY_WORDS`].
     pub fn parse(text: &str) -> Result<Query> {
-        let keys = words::keys(text);
-        let count = words::words(text).len();
+        let words = words::words(text);
+        let (keys, count) = (words::keys_of(&words), words.len());
         if keys.is_empty() {
             return Err(Error::invalid(format!(
                 "search query {text:?} holds no word (a letter or a digit)"

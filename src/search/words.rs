@@ -55,11 +55,15 @@ pub fn message_text(message: &Value) -> String {
 /// [`MAX_WORD_CHARS`]: a query word then matches however the segmenter split the text around
 /// it, as the prefix of a run.
 pub fn keys(text: &str) -> Vec<String> {
-    let words = words(text);
+    keys_of(&words(text))
+}
+
+/// [`keys`] of the words of a text.
+pub fn keys_of(words: &[Word]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for i in 0..words.len() {
-        for key in std::iter::once(Some(words[i].key.clone())).chain([run_key(&words, i)]) {
+        for key in std::iter::once(Some(words[i].key.clone())).chain([run_key(words, i)]) {
             if let Some(key) = key.filter(|k| seen.insert(k.clone())) {
                 out.push(key);
             }

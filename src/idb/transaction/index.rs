@@ -146,6 +146,12 @@ impl<M> SessionTx<'_, M> {
         })
     }
 
+    /// How many records `store` holds.
+    pub fn count(&self, store: &str) -> Result<impl Future<Output = Result<u64>>> {
+        let read = self.send(store, |s| s.count())?;
+        Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0) as u64)))
+    }
+
     /// Every session id, most recently written first, from the `updated_at` index.
     pub fn ids_newest_first(&self) -> Result<impl Future<Output = Result<Vec<String>>>> {
         let read = self.send(SESSIONS, |s| s.index(UPDATED_AT)?.get_all_keys())?;
