@@ -2,13 +2,13 @@
 // `adapter(url)` drives the package at `url`: pkg/ here, an earlier build in before.js.
 export function adapter(url) {
   let loaded = null; // loaded by the first open, so that importing this file loads nothing
-  return async function open(name) {
+  return async function open(name, options) {
     loaded ??= import(url).then(async (lib) => {
       await lib.default();
       return lib;
     });
     const { SessionStore } = await loaded;
-    const store = await SessionStore.open(name);
+    const store = await SessionStore.open(name, options); // an earlier build ignores options
     // An earlier build (the "before" column) may lack the newer operations: those rows skip it.
     const has = (method) => typeof store[method] === "function";
     return {

@@ -6,6 +6,6 @@ import { open as ours } from "./ours.js";
 import { open as dexie } from "./dexie.js";
 import { open as raw } from "./raw.js";
 
-const before = async (name) => (await import("./before.js")).open(name);
+const before = async (name, options) => (await import("./before.js")).open(name, options);
 
 export const STORES = { ours, before, dexie, raw };
