@@ -206,7 +206,9 @@ const exported = new Map();
 export async function portable(store, count) {
   const key = `${store}:${count}`;
   if (!exported.has(key)) {
-    const s = await STORES[store.replace(/#.*/, "")](freshName(`${store}-export${count}`));
+    // The exported database without the search index, like the list rows' (it stays for the
+    // whole run; export reads only stored texts); the import below indexes as usual.
+    const s = await STORES[store.replace(/#.*/, "")](freshName(`${store}-export${count}`), { search: false });
     if (!s.export) return null;
     const rand = rng(8);
     const template = makeSession(rand, "t", 50);
