@@ -68,7 +68,7 @@ struct Inner {
     tails: Tails,
     /// Who hears of this database's writes.
     changes: Changes,
-    /// Keys the words of messages, while search is on (see `search/words.js`).
+    /// Keys the words of messages, while search is on (see the search words in `js/convert.js`).
     searcher: Option<Searcher>,
     /// How far background indexing is.
     indexing: RefCell<indexer::Progress>,

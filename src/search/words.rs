@@ -143,7 +143,7 @@ pub(crate) mod browser {
     use js_sys::Array;
     use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen(module = "/src/search/words.js")]
+    #[wasm_bindgen(module = "/src/js/convert.js")]
     extern "C" {
         /// The words of `text`, flat: `[start, end, key, ...]`, offsets in UTF-16 code units.
         pub fn words(text: &str, max_chars: u32) -> Array;
