@@ -218,9 +218,9 @@ impl SessionStore {
         })
     }
 
-    /// The messages holding every word of `query` (whole, or as a word prefix; any case or
-    /// accent), best first: words nearest each other, then the newest session, then the latest
-    /// message. `INVALID_INPUT` for a query without words, `UNAVAILABLE` with search off.
+    /// The messages holding every word of `query` (whole, or as a word prefix; ignoring case
+    /// and accents), best first: most query words near each other, then the newest session, then
+    /// the latest message. `INVALID_INPUT` for a query without words, `UNAVAILABLE` with search off.
     #[wasm_bindgen(unchecked_return_type = "Promise<SearchHit[]>")]
     pub fn search(
         &self,

@@ -145,11 +145,11 @@ pub(crate) async fn scan<M: SessionManager + ?Sized>(
         };
         for (i, message) in session.messages.iter().enumerate() {
             let keys = words::keys(&words::message_text(message));
-            if let Some(span) = query.span(&keys) {
+            if let Some(nearness) = query.nearness(&keys) {
                 candidates.push(rank::Candidate {
                     session_rank: sessions.len(),
                     message_index: i as u64,
-                    span,
+                    nearness,
                 });
             }
         }

@@ -197,11 +197,111 @@ export function splitMessageKeys(keys) {
   return [ids, session, index];
 }
 
+/** Whether the words `w` of a `words` record hold a word that starts with each of `prefixes`. */
+const holdsEvery = (w, prefixes) => prefixes.every((p) => w.some((word) => word.startsWith(p)));
+
 /** The places in `records` (`words` records) of those holding a word that starts with each of `prefixes`. */
 export function holdingEvery(records, prefixes) {
   const out = [];
   records.forEach(({ w }, k) => {
-    if (prefixes.every((p) => w.some((word) => word.startsWith(p)))) out.push(k);
+    if (holdsEvery(w, prefixes)) out.push(k);
   });
   return Uint32Array.from(out);
+}
+
+/**
+ * How many entries `index` holds within `range`, or `cap` if at least that many: a key cursor
+ * skips `cap` of them first, so a range far larger than `cap` is not counted whole (an infinite
+ * `cap` counts all).
+ */
+export function countUpTo(index, range, cap) {
+  if (!Number.isFinite(cap)) return request(index.count(range));
+  return new Promise((resolve, reject) => {
+    const req = index.openKeyCursor(range);
+    let skipped = false;
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const cursor = req.result;
+      if (cursor && !skipped) {
+        skipped = true;
+        cursor.advance(cap);
+      } else if (cursor) {
+        resolve(cap);
+      } else {
+        const count = index.count(range);
+        count.onsuccess = () => resolve(count.result);
+        count.onerror = () => reject(count.error);
+      }
+    };
+  });
+}
+
+/**
+ * Session ids newest first, a few at a time: a cursor walking `index` within `range` (all of it
+ * if null) backwards. With `agent`, only that agent's sessions (the cursor then reads records).
+ */
+export class NewestFirst {
+  constructor(index, range, agent) {
+    Object.assign(this, { index, range, agent, req: null, done: false });
+  }
+
+  /** The next `n` ids (fewer at the end). */
+  next(n) {
+    if (this.done) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const ids = [];
+      if (this.req === null) {
+        const open = this.agent === undefined ? "openKeyCursor" : "openCursor";
+        this.req = this.index[open](this.range, "prev");
+      } else {
+        this.req.result.continue();
+      }
+      this.req.onerror = () => reject(this.req.error);
+      this.req.onsuccess = () => {
+        const cursor = this.req.result;
+        if (!cursor) {
+          this.done = true;
+          return resolve(ids);
+        }
+        if (this.agent === undefined || cursor.value.metadata.agentName === this.agent) ids.push(cursor.primaryKey);
+        if (ids.length === n) resolve(ids);
+        else cursor.continue();
+      };
+    });
+  }
+}
+
+/**
+ * `[records, keys]` of session `id` in `store` (`words`): in one request where the engine has
+ * getAllRecords (Chromium 141 and later), else in two.
+ */
+function wordsOf(store, id) {
+  const range = IDBKeyRange.bound([id, 0], [id, Infinity]);
+  if (typeof store.getAllRecords === "function") {
+    return request(store.getAllRecords({ query: range })).then((all) => [all.map((r) => r.value), all.map((r) => r.key)]);
+  }
+  return Promise.all([request(store.getAll(range)), request(store.getAllKeys(range))]);
+}
+
+/**
+ * The next `n` sessions of `walker` (a NewestFirst) and, of their `words` records in `store`
+ * (read for all the sessions at once), those holding a word that starts with each of
+ * `prefixes`. Resolves with `[ids, records read, per hit the place of its session in ids, its
+ * message index, its words]`.
+ */
+export async function nextHolding(walker, store, n, prefixes) {
+  const ids = await walker.next(n);
+  const read = await Promise.all(ids.map((id) => wordsOf(store, id)));
+  let records = 0;
+  const [session, index, words] = [[], [], []];
+  read.forEach(([values, keys], s) => {
+    records += values.length;
+    values.forEach(({ w }, k) => {
+      if (!holdsEvery(w, prefixes)) return;
+      session.push(s);
+      index.push(keys[k][1]);
+      words.push(w);
+    });
+  });
+  return [ids, records, Uint32Array.from(session), Float64Array.from(index), words];
 }

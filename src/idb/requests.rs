@@ -39,6 +39,23 @@ extern "C" {
     /// The places in `records` (`words` records) of those holding a word starting with each prefix.
     #[wasm_bindgen(js_name = holdingEvery)]
     pub(crate) fn holding_every(records: &JsValue, prefixes: &Array) -> js_sys::Uint32Array;
+    /// How many entries `index` holds within `range`, or `cap` if at least that many.
+    #[wasm_bindgen(js_name = countUpTo)]
+    pub(crate) fn count_up_to(index: &IdbIndex, range: &IdbKeyRange, cap: f64) -> Promise;
+    /// Session ids newest first, a few at a time, from a cursor walking `index` backwards.
+    pub(crate) type NewestFirst;
+    #[wasm_bindgen(constructor)]
+    pub(crate) fn new(index: &IdbIndex, range: JsValue, agent: Option<String>) -> NewestFirst;
+    /// The next `n` sessions of `walker` and their `words` records holding a word starting with
+    /// each prefix: resolves with `[ids, records read, session places in ids, message indexes,
+    /// words]`.
+    #[wasm_bindgen(js_name = nextHolding)]
+    pub(crate) fn next_holding(
+        walker: &NewestFirst,
+        store: &IdbObjectStore,
+        n: u32,
+        prefixes: &Array,
+    ) -> Promise;
     /// `[key, value]` of the last record of `store` within `range`, or undefined.
     #[wasm_bindgen(js_name = lastEntry)]
     pub(crate) fn last_entry(store: &IdbObjectStore, range: &JsValue) -> Promise;

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 
 /// Most words a query may hold.
 pub const MAX_QUERY_WORDS: usize = 16;
+/// Query words count as near each other within this many consecutive words of a message.
+pub const NEAR_WORDS: usize = 8;
 /// Characters of a snippet before its first match.
 const SNIPPET_BEFORE: usize = 40;
 /// Characters of a snippet, at most (and `…` at either end where the text was cut).
@@ -47,19 +49,38 @@ impl Query {
         self.keys.iter().any(|q| key.starts_with(q.as_str()))
     }
 
-    /// How near each other the query's words are in a message whose distinct word keys, in
-    /// order of first occurrence, are `message_keys`: the span of the first word matching each
-    /// query word (1 for a one-word query). `None` if a query word matches no word: no hit.
-    pub fn span<S: AsRef<str>>(&self, message_keys: &[S]) -> Option<usize> {
-        let (mut first, mut last) = (usize::MAX, 0);
-        for q in &self.keys {
-            let at = message_keys
-                .iter()
-                .position(|k| k.as_ref().starts_with(q.as_str()))?;
-            first = first.min(at);
-            last = last.max(at);
+    /// How many of the query's words are near each other in a message whose distinct word
+    /// keys, in order of first occurrence, are `message_keys`: the most query words matched
+    /// within any [`NEAR_WORDS`] consecutive keys (1 to the query's word count). `None` if a
+    /// query word matches no key: not a hit.
+    pub fn nearness<S: AsRef<str>>(&self, message_keys: &[S]) -> Option<usize> {
+        // Per key, the query words it matches, one bit each (a query holds at most 16).
+        let masks: Vec<u32> = message_keys
+            .iter()
+            .map(|k| {
+                let k = k.as_ref();
+                self.keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| k.starts_with(q.as_str()))
+                    .fold(0, |mask, (i, _)| mask | 1 << i)
+            })
+            .collect();
+        let every = (1u32 << self.keys.len()) - 1;
+        if masks.iter().fold(0, |all, m| all | m) != every {
+            return None;
         }
-        Some(last - first + 1)
+        (0..masks.len())
+            .map(|end| {
+                let window = &masks[end.saturating_sub(NEAR_WORDS - 1)..=end];
+                window.iter().fold(0, |near, m| near | m).count_ones() as usize
+            })
+            .max()
+    }
+
+    /// Whether `nearness` is the best a message can have for this query: all its words near.
+    pub fn all_near(&self, nearness: usize) -> bool {
+        nearness == self.keys.len()
     }
 
     /// The snippet of a hit in a message whose searched text is `text`: up to
@@ -143,13 +164,19 @@ pub struct Candidate {
     pub session_rank: usize,
     /// Its place in the history.
     pub message_index: u64,
-    /// [`Query::span`] in it.
-    pub span: usize,
+    /// [`Query::nearness`] in it.
+    pub nearness: usize,
 }
 
-/// Orders hits best first: the query's words nearest each other, then the most recently
+/// Orders hits best first: more of the query's words near each other, then the most recently
 /// written session, then the latest message.
 pub fn best_first(candidates: &mut [Candidate]) {
-    candidates
-        .sort_unstable_by_key(|c| (c.span, c.session_rank, std::cmp::Reverse(c.message_index)));
+    use std::cmp::Reverse;
+    candidates.sort_unstable_by_key(|c| {
+        (
+            Reverse(c.nearness),
+            c.session_rank,
+            Reverse(c.message_index),
+        )
+    });
 }

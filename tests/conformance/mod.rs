@@ -58,6 +58,8 @@ macro_rules! for_each_case {
             search_matches_every_word_whole_or_as_a_prefix,
             search_reads_every_string_of_a_message_but_roles_types_and_ids,
             search_puts_near_words_first_then_newer,
+            search_counts_words_within_eight_as_near,
+            search_of_common_words_keeps_the_order,
             search_snippets_show_the_first_match,
             search_follows_every_write_at_once,
             search_finds_chinese_japanese_and_korean_words,

@@ -143,6 +143,78 @@ pub async fn search_puts_near_words_first_then_newer(m: &impl SessionManager) {
     assert_eq!(two[0].metadata, listed[0]);
 }
 
+pub async fn search_counts_words_within_eight_as_near(m: &impl SessionManager) {
+    let adjacent = chat("a", &[], vec![user("apples pears")]);
+    // Pears eighth from apples: near; ninth: not.
+    let spaced = chat("a", &[], vec![user("apples b c d e f g pears")]);
+    let apart = chat("a", &[], vec![user("apples b c d e f g h pears")]);
+    for s in [&adjacent, &spaced, &apart] {
+        m.save(s).await.unwrap();
+    }
+    // Within eight words nearer is no better: the newer session first.
+    assert_eq!(
+        found(m, "apples pears").await,
+        [at(&spaced, 0), at(&adjacent, 0), at(&apart, 0)]
+    );
+}
+
+/// 220 sessions of six messages, each holding `lorem`, five of them `ipsum` nine words after
+/// it; only the oldest session has the two side by side. Enough hits for a store to look in the
+/// newest sessions first (the IndexedDB store does from 1,024 messages holding every word) and
+/// to give that up for reading every hit; the order must come out the same either way.
+pub async fn search_of_common_words_keeps_the_order(m: &impl SessionManager) {
+    let mut sessions = Vec::new();
+    for k in 0..220 {
+        let far = user("lorem one two three four five six seven eight ipsum");
+        let mut messages = vec![far; 5];
+        messages.push(user("lorem alone"));
+        if k == 0 {
+            messages[1] = user("lorem ipsum");
+        }
+        if k == 0 || k == 5 {
+            messages[5] = user("lorem alone rarely");
+        }
+        let tags: &[&str] = if k % 2 == 0 { &["even"] } else { &[] };
+        let s = chat("a", tags, messages);
+        m.save(&s).await.unwrap();
+        sessions.push(s);
+    }
+    let (oldest, fifth) = (&sessions[0], &sessions[5]);
+    let (newest, newest_even) = (&sessions[219], &sessions[218]);
+    let hits = |query: &'static str, limit, tag: Option<&str>| {
+        let filter = Filter {
+            tag: tag.map(str::to_owned),
+            agent_name: None,
+        };
+        async move {
+            let hits = m.search(query, SearchOptions { limit, filter }).await;
+            let hits = hits.unwrap().into_iter();
+            hits.map(|h| (h.id, h.message_index)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        hits("lorem", 3, None).await,
+        [at(newest, 5), at(newest, 4), at(newest, 3)]
+    );
+    assert_eq!(
+        hits("lorem ipsum", 3, None).await,
+        [at(oldest, 1), at(newest, 4), at(newest, 3)]
+    );
+    assert_eq!(
+        hits("lorem ipsum", 3, Some("even")).await,
+        [at(oldest, 1), at(newest_even, 4), at(newest_even, 3)]
+    );
+    assert_eq!(
+        hits("ipsum", 2, Some("even")).await,
+        [at(newest_even, 4), at(newest_even, 3)]
+    );
+    assert_eq!(
+        hits("rarely", 20, None).await,
+        [at(fifth, 5), at(oldest, 5)]
+    );
+    assert_eq!(hits("rarely", 20, Some("even")).await, [at(oldest, 5)]);
+}
+
 pub async fn search_snippets_show_the_first_match(m: &impl SessionManager) {
     let long = format!(
         "{} The Needle is here. {}",

@@ -7,16 +7,16 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use js_sys::{Array, Object};
+use js_sys::{Array, Float64Array, Object, Uint32Array};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbKeyRange;
 
 use super::{SessionTx, Writing};
 use crate::error::{Error, Result};
 use crate::idb::chunks::{self, Chunk};
-use crate::idb::requests;
+use crate::idb::requests::{self, NewestFirst};
 use crate::idb::schema::{AGENT, INDEXED, SESSIONS, TAG, UPDATED_AT, WORD, WORDS};
-use crate::js_value::{get, set};
+use crate::js_value::set;
 use crate::search::Filter;
 
 impl SessionTx<'_, Writing> {
@@ -83,6 +83,16 @@ pub(crate) struct Postings {
     pub index: Vec<f64>,
 }
 
+/// The next sessions of a walk newest first, and the hits among their `words` records: per hit,
+/// its session's place in `ids`, its message index and its words; and how many records were read.
+pub(crate) struct Walked {
+    pub ids: Vec<String>,
+    pub read: usize,
+    pub session: Vec<u32>,
+    pub index: Vec<f64>,
+    pub words: Vec<Vec<String>>,
+}
+
 /// `words` records read from the `word` index: their keys and the records.
 pub(crate) struct Holding {
     pub keys: Array,
@@ -99,10 +109,20 @@ impl<M> SessionTx<'_, M> {
             .map_err(|e| self.fail(&e))
     }
 
-    /// How many (message, word) entries of the `word` index start with `prefix`.
-    pub fn count_with_prefix(&self, prefix: &str) -> Result<impl Future<Output = Result<f64>>> {
+    /// How many (message, word) entries of the `word` index start with `prefix`, or `cap` if
+    /// at least that many (then cheaper than counting them all).
+    pub fn count_with_prefix(
+        &self,
+        prefix: &str,
+        cap: f64,
+    ) -> Result<impl Future<Output = Result<f64>>> {
         let range = self.prefix_range(prefix)?;
-        let read = self.send(WORDS, |s| s.index(WORD)?.count_with_key(&range))?;
+        let index = self
+            .tx
+            .object_store(WORDS)
+            .and_then(|s| s.index(WORD))
+            .map_err(|e| self.fail(&e))?;
+        let read = requests::count_up_to(&index, &range, cap);
         Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0))))
     }
 
@@ -117,14 +137,8 @@ impl<M> SessionTx<'_, M> {
             let split = requests::split_message_keys(&keys);
             Ok(Postings {
                 ids: strings(&split.get(0)),
-                session: split
-                    .get(1)
-                    .unchecked_into::<js_sys::Uint32Array>()
-                    .to_vec(),
-                index: split
-                    .get(2)
-                    .unchecked_into::<js_sys::Float64Array>()
-                    .to_vec(),
+                session: split.get(1).unchecked_into::<Uint32Array>().to_vec(),
+                index: split.get(2).unchecked_into::<Float64Array>().to_vec(),
             })
         }))
     }
@@ -152,34 +166,76 @@ impl<M> SessionTx<'_, M> {
         Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0) as u64)))
     }
 
-    /// Every session id, most recently written first, from the `updated_at` index.
-    pub fn ids_newest_first(&self) -> Result<impl Future<Output = Result<Vec<String>>>> {
-        let read = self.send(SESSIONS, |s| s.index(UPDATED_AT)?.get_all_keys())?;
-        Ok(self.wait(read, |v| Ok(strings(&v).into_iter().rev().collect())))
-    }
-
-    /// The ids of the sessions `filter` admits, from the `tag` or the `agent` index (a filter
-    /// with both reads the tag's and keeps those of the agent).
-    pub fn ids_admitted(
+    /// The ids of the sessions `filter` admits, most recently written first: from the
+    /// `updated_at` index, or the `tag` or the `agent` index (a filter with both reads the tag's
+    /// and keeps the ids the agent's also holds). Keys only; no record is read.
+    pub fn ids_newest_first(
         &self,
         filter: &Filter,
-    ) -> Result<impl Future<Output = Result<HashSet<String>>>> {
-        let (index, range) = self.filter_range(filter)?;
-        let read = self.send(SESSIONS, |s| s.index(index)?.get_all_with_key(&range))?;
-        let filter = filter.clone();
-        Ok(self.wait(read, move |records| {
-            Ok(records
-                .unchecked_into::<Array>()
-                .iter()
-                .filter(|r| {
-                    let meta = get(r, "metadata");
-                    filter
-                        .agent_name
-                        .as_ref()
-                        .is_none_or(|a| get(&meta, "agentName").as_string().as_ref() == Some(a))
-                })
-                .filter_map(|r| get(&get(&r, "metadata"), "id").as_string())
-                .collect())
+    ) -> Result<impl Future<Output = Result<Vec<String>>>> {
+        let ids = match filter.is_empty() {
+            true => self.send(SESSIONS, |s| s.index(UPDATED_AT)?.get_all_keys())?,
+            false => {
+                let (index, range) = self.filter_range(filter)?;
+                self.send(SESSIONS, |s| s.index(index)?.get_all_keys_with_key(&range))?
+            }
+        };
+        let agent = match (&filter.tag, &filter.agent_name) {
+            (Some(_), Some(agent)) => {
+                let range = Self::first_key_range(agent).map_err(|e| self.fail(&e))?;
+                Some(self.send(SESSIONS, |s| s.index(AGENT)?.get_all_keys_with_key(&range))?)
+            }
+            _ => None,
+        };
+        let (ids, agent) = (self.wait(ids, Ok), agent.map(|a| self.wait(a, Ok)));
+        Ok(async move {
+            let ids = strings(&ids.await?);
+            let ids = ids.into_iter().rev();
+            Ok(match agent {
+                None => ids.collect(),
+                Some(agent) => {
+                    let of_agent: HashSet<String> = strings(&agent.await?).into_iter().collect();
+                    ids.filter(|id| of_agent.contains(id)).collect()
+                }
+            })
+        })
+    }
+
+    /// A walk of the sessions `filter` admits, newest first, for [`next_holding`](Self::next_holding).
+    pub fn newest_first(&self, filter: &Filter) -> Result<NewestFirst> {
+        let sessions = self.tx.object_store(SESSIONS).map_err(|e| self.fail(&e))?;
+        let (index, range, agent) = match filter.is_empty() {
+            true => (UPDATED_AT, JsValue::NULL, None),
+            false => {
+                let (index, range) = self.filter_range(filter)?;
+                let agent = filter.tag.as_ref().and(filter.agent_name.clone());
+                (index, range.into(), agent)
+            }
+        };
+        let index = sessions.index(index).map_err(|e| self.fail(&e))?;
+        Ok(NewestFirst::new(&index, range, agent))
+    }
+
+    /// The next `n` sessions of `walker` and, of their `words` records, those holding a word
+    /// that starts with each of `prefixes`; and how many records were read to find them.
+    pub fn next_holding(
+        &self,
+        walker: &NewestFirst,
+        n: usize,
+        prefixes: &Array,
+    ) -> Result<impl Future<Output = Result<Walked>>> {
+        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
+        let read = requests::next_holding(walker, &store, n as u32, prefixes);
+        Ok(self.wait(read, |found| {
+            let found: Array = found.unchecked_into();
+            let words = found.get(4).unchecked_into::<Array>();
+            Ok(Walked {
+                ids: strings(&found.get(0)),
+                read: found.get(1).as_f64().unwrap_or(0.0) as usize,
+                session: found.get(2).unchecked_into::<Uint32Array>().to_vec(),
+                index: found.get(3).unchecked_into::<Float64Array>().to_vec(),
+                words: words.iter().map(|w| strings(&w)).collect(),
+            })
         }))
     }
 
@@ -217,12 +273,15 @@ impl<M> SessionTx<'_, M> {
                 })
             }
         };
-        // Keys `[first, updatedAt, seq]`: `[first]` sorts before them, `[first, []]` after.
-        let first = JsValue::from_str(first);
-        let lower = Array::of1(&first);
-        let upper = Array::of2(&first, &Array::new());
-        let range = IdbKeyRange::bound(&lower, &upper).map_err(|e| self.fail(&e))?;
+        let range = Self::first_key_range(first).map_err(|e| self.fail(&e))?;
         Ok((index, range))
+    }
+
+    /// The range of the keys `[first, updatedAt, seq]` of the `tag` or `agent` index: `[first]`
+    /// sorts before them, `[first, []]` after.
+    fn first_key_range(first: &str) -> Result<IdbKeyRange, JsValue> {
+        let first = JsValue::from_str(first);
+        IdbKeyRange::bound(&Array::of1(&first), &Array::of2(&first, &Array::new()))
     }
 }
 
