@@ -5,15 +5,7 @@
 use idb_session_store::IndexedDbSessionManager;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(inline_js = r#"
-export function deleteDb(name) {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.deleteDatabase(name);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(req.error);
-  });
-}
-"#)]
+#[wasm_bindgen(module = "/tests/support/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deleteDb)]
     async fn delete_db(name: &str);

@@ -14,16 +14,7 @@ use crate::conformance::{nested, session};
 use crate::raw_idb::put_raw;
 use crate::support::TempDb;
 
-#[wasm_bindgen(inline_js = r#"
-let original = null;
-export function breakStringify() {
-  original = JSON.stringify;
-  JSON.stringify = () => { throw new TypeError("a bug in the encoder"); };
-}
-export function mendStringify() {
-  JSON.stringify = original;
-}
-"#)]
+#[wasm_bindgen(module = "/tests/support/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = breakStringify)]
     fn break_stringify();
