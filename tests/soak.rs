@@ -2,7 +2,9 @@
 //! IndexedDB store and to the in-memory store (the reference model) side by side. After every
 //! step both must have answered alike (same value, or the same error code), list the same
 //! sessions in the same order with the same metadata, and hold the same sessions the step
-//! touched; every `SWEEP` steps and at the end every session ever created is resumed from both.
+//! touched; every `SEARCH_EVERY` steps both must find the same messages for one query (the
+//! IndexedDB store from its word index, the model by reading every message); every `SWEEP` steps
+//! and at the end every session ever created is resumed from both.
 //!
 //! Fork ids differ between the stores (each makes a UUID), so sessions are compared through a
 //! map from model id to IndexedDB id; timestamps the stores stamp from the wall clock are the
@@ -15,7 +17,7 @@ mod support;
 use std::collections::{HashMap, HashSet};
 
 use idb_session_store::{
-    Error, InMemorySessionManager, IndexedDbSessionManager, Session, SessionManager,
+    Error, InMemorySessionManager, IndexedDbSessionManager, SearchOptions, Session, SessionManager,
     SessionMetadata, TurnOptions,
 };
 use serde_json::{json, Value};
@@ -28,6 +30,26 @@ wasm_bindgen_test_configure!(run_in_browser);
 const DEFAULT_OPS: usize = 10_000;
 /// Steps between full sweeps that resume every session from both stores.
 const SWEEP: usize = 500;
+/// Steps between searches compared between the stores.
+const SEARCH_EVERY: usize = 4;
+/// The queries searched: words of [`WORDS`], prefixes of them, several at once.
+const QUERIES: &[&str] = &[
+    "build",
+    "tool",
+    "production",
+    "b",
+    "pro",
+    "unicode",
+    "ÜNÏ",
+    "日本語",
+    "astral",
+    "emoji",
+    "build tool",
+    "x a",
+    "line break",
+    "quoted",
+    "tab back",
+];
 /// Above this many live sessions, deletes become likelier than creates.
 const MAX_LIVE: usize = 24;
 const MAX_MESSAGES: usize = 160;
@@ -132,6 +154,8 @@ struct Soak {
     /// Model ids whose `created_at` the store stamped from the clock (so it may differ).
     stamped: HashSet<String>,
     ops: HashMap<&'static str, usize>,
+    /// Hits both stores found alike, over every search compared.
+    hits: usize,
 }
 
 type Outcome<T> = Result<T, Error>;
@@ -192,6 +216,33 @@ impl Soak {
             .map(|l| l.into_iter().map(|m| self.meta(m)).collect::<Vec<_>>());
         let a = a.map(|l| l.into_iter().map(|m| self.meta(m)).collect::<Vec<_>>());
         self.same("list", a, b);
+    }
+
+    /// Both stores find the same messages, in the same order, with the same snippets.
+    async fn check_search(&mut self) {
+        let query = *self.rng.pick(QUERIES);
+        let options = || SearchOptions {
+            limit: 1000,
+            ..SearchOptions::default()
+        };
+        let found = |hits: Vec<idb_session_store::SearchHit>,
+                     to_model: Option<&HashMap<String, String>>| {
+            hits.into_iter()
+                .map(|h| {
+                    let id = to_model.and_then(|m| m.get(&h.id)).cloned().unwrap_or(h.id);
+                    (id, h.message_index, h.snippet, h.matches)
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = self
+            .model
+            .search(query, options())
+            .await
+            .map(|h| found(h, None));
+        let b = self.idb.search(query, options()).await;
+        let b = b.map(|h| found(h, Some(&self.to_model)));
+        self.hits += a.as_ref().map_or(0, Vec::len);
+        self.same(&format!("search {query:?}"), a, b);
     }
 
     async fn check_session(&self, p: &Pair) {
@@ -277,10 +328,9 @@ impl Soak {
             }
             25..=28 => {
                 self.count("append");
-                let n = self.rng.below(6);
-                let new: Vec<Value> = (0..n)
-                    .map(|i| json!({"appended": self.rng.below(1000), "i": i}))
-                    .collect();
+                let most = if self.rng.chance(10) { 80 } else { 6 };
+                let n = self.rng.below(most);
+                let new: Vec<Value> = (0..n).map(|_| message(&mut self.rng)).collect();
                 let tokens = self.rng.below(500) as u64;
                 let a = self
                     .model
@@ -314,12 +364,30 @@ impl Soak {
                 let b = self.idb.tag(&p.idb, tags).await;
                 self.same("tag", a, b);
             }
-            47..=55 => {
+            47..=52 => {
                 self.count("rename");
                 let name = format!("name {}", text(&mut self.rng));
                 let a = self.model.rename(&p.model, name.clone()).await;
                 let b = self.idb.rename(&p.idb, name).await;
                 self.same("rename", a, b);
+            }
+            53..=55 => {
+                self.count("replace_last");
+                let new = message(&mut self.rng);
+                let tokens = self.rng.below(50) as u64;
+                let a = self
+                    .model
+                    .replace_last(&p.model, new.clone(), TurnOptions::tokens(tokens))
+                    .await;
+                let b = self
+                    .idb
+                    .replace_last(&p.idb, new, TurnOptions::tokens(tokens))
+                    .await;
+                self.same(
+                    "replace_last",
+                    a.map(|m| self.meta(m)),
+                    b.map(|m| self.meta(m)),
+                );
             }
             56..=63 => {
                 self.count("fork");
@@ -373,6 +441,9 @@ impl Soak {
         self.check_list().await;
         for p in &touched {
             self.check_session(p).await;
+        }
+        if self.step.is_multiple_of(SEARCH_EVERY) {
+            self.check_search().await;
         }
     }
 
@@ -459,6 +530,7 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         to_model: HashMap::new(),
         stamped: HashSet::new(),
         ops: HashMap::new(),
+        hits: 0,
     };
     let started = js_sys::Date::now();
     while soak.step < ops {
@@ -472,11 +544,19 @@ async fn indexed_db_store_matches_the_in_memory_model() {
     let mut counts: Vec<_> = soak.ops.iter().collect();
     counts.sort();
     log(&format!(
-        "soak: {ops} operations agreed (seed {seed}) in {:.1} s; {} sessions live, {} deleted; {counts:?}",
+        "soak: {ops} operations agreed (seed {seed}) in {:.1} s; {} sessions live, {} deleted; \
+         {} search hits alike; {counts:?}",
         (js_sys::Date::now() - started) / 1000.0,
         soak.live.len(),
-        soak.dead.len()
+        soak.dead.len(),
+        soak.hits
     ));
+    // The searches compared found something: a run of them all empty would check nothing.
+    assert!(
+        ops < 100 || soak.hits > ops,
+        "only {} search hits",
+        soak.hits
+    );
     assert_eq!(soak.ops.values().sum::<usize>(), ops);
     for op in [
         "save",
@@ -489,6 +569,7 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         "refused",
         "append",
         "list_page",
+        "replace_last",
     ] {
         // The rarest kind is drawn 3% of the time: a third of that is a margin no seed misses
         // (over 4.5 standard deviations at 1,500 operations).

@@ -154,7 +154,7 @@ impl IndexedDbSessionManager {
             on_version_change: RefCell::new(None),
             tails: Tails::default(),
             changes: Changes::open(name),
-            searcher: options.search.then(searcher),
+            searcher: options.search.then(|| searcher(schema::WORDS_BLOCK)),
             indexing: RefCell::new(indexer::Progress::new(options.on_index_progress)),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);

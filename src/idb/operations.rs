@@ -193,7 +193,7 @@ impl IndexedDbSessionManager {
         rules::add_tokens(&mut meta, options.tokens)?;
         let last = chunks::with_last_replaced(id, last.as_ref(), count, &text)?;
         tx.put_chunk(id, &last)?;
-        tx.index_messages(id, count - 1, std::slice::from_ref(&text))?;
+        tx.reindex_from(id, count - 1, std::slice::from_ref(&text))?;
         if let Some(state) = &options.state {
             tx.put_state(id, state)?;
         }
@@ -233,15 +233,17 @@ impl IndexedDbSessionManager {
         rules::check_fork(id, new_name.as_deref())?;
         let tx = SessionTx::write(&self.inner, WRITING, format!("forking session \"{id}\""))?;
         let (record, chunks, state) = (tx.record(id)?, tx.chunks(id, None)?, tx.state(id)?);
+        let words = tx.indexed_words(id)?;
         let record = record.await?;
         let mut meta = record.metadata;
         meta.id = uuid::Uuid::new_v4().to_string();
         meta.name = rules::fork_name(meta.name.as_deref(), new_name);
         // Stamped now, like updated_at.
         meta.created_at = 0;
-        // The copy reuses the stored texts as they are: nothing is parsed or re-encoded.
+        // The copy reuses the stored texts, and their words, as they are: nothing is parsed or
+        // re-encoded.
         let chunks = chunks.await?;
-        tx.index_whole(&meta.id, &chunks)?;
+        tx.index_copy(&meta.id, words.await?, &chunks)?;
         let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks)?);
         tx.put_state(&meta.id, &state.await?)?;
         let dirty = Dirty::default().after(Wrote::Whole);

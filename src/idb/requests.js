@@ -1,5 +1,6 @@
 // Promise adapters for IndexedDB events. Only the event-to-promise plumbing lives here; what is
 // read and written, and in which transaction, is decided by the Rust code that calls these.
+import { blockLength, cutBlock, eachHolding } from "../js/convert.js";
 
 /** Resolves with the request's result, rejects with its DOMException. */
 export function request(req) {
@@ -180,33 +181,97 @@ export function metadataInRange(index, range, offset, limit, agent) {
 }
 
 /**
- * The `[id, index]` keys of `words` records as three arrays: the distinct ids, and per key the
- * place of its id among them and its index; so that wasm reads each id once and the rest in bulk.
+ * The `[id, start]` keys of `words` blocks, each once, as three arrays: the distinct ids, and per
+ * block the place of its id among them and its first message; so that wasm reads each id once
+ * and the rest in bulk.
  */
-export function splitMessageKeys(keys) {
+export function splitBlockKeys(keys) {
   const ids = [];
   const place = new Map();
-  const session = new Uint32Array(keys.length);
-  const index = new Float64Array(keys.length);
-  keys.forEach(([id, i], k) => {
+  const seen = new Set();
+  const [session, start] = [[], []];
+  for (const [id, at] of keys) {
     let p = place.get(id);
     if (p === undefined) place.set(id, (p = ids.push(id) - 1));
-    session[k] = p;
-    index[k] = i;
-  });
-  return [ids, session, index];
+    const key = `${p} ${at}`;
+    if (seen.has(key)) continue; // a block holding two words of the prefix
+    seen.add(key);
+    session.push(p);
+    start.push(at);
+  }
+  return [ids, Uint32Array.from(session), Float64Array.from(start)];
 }
 
-/** Whether the words `w` of a `words` record hold a word that starts with each of `prefixes`. */
-const holdsEvery = (w, prefixes) => prefixes.every((p) => w.some((word) => word.startsWith(p)));
-
-/** The places in `records` (`words` records) of those holding a word that starts with each of `prefixes`. */
-export function holdingEvery(records, prefixes) {
-  const out = [];
-  records.forEach(({ w }, k) => {
-    if (holdsEvery(w, prefixes)) out.push(k);
+/**
+ * The messages holding a word that starts with each of `prefixes`, of the `words` blocks
+ * `blocks` keyed `keys` (`[id, start]`; a block may come twice, from two words of a prefix):
+ * `[ids, blocks read, per message the place of its session in ids, its index, its keys]`.
+ */
+function messagesIn(keys, blocks, prefixes) {
+  const ids = [];
+  const place = new Map();
+  const seen = new Set();
+  const [session, index, words] = [[], [], []];
+  blocks.forEach((block, n) => {
+    const [id, start] = keys[n];
+    let p = place.get(id);
+    if (p === undefined) place.set(id, (p = ids.push(id) - 1));
+    const key = `${p} ${start}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    eachHolding(block, prefixes, (j, keysOf) => {
+      session.push(p);
+      index.push(start + j);
+      words.push(keysOf());
+    });
   });
-  return Uint32Array.from(out);
+  return [ids, seen.size, Uint32Array.from(session), Float64Array.from(index), words];
+}
+
+/** The messages of the `words` blocks that `index` lists within `range` holding each of `prefixes`, as messagesIn. */
+export function messagesHolding(index, range, prefixes) {
+  return Promise.all([request(index.getAllKeys(range)), request(index.getAll(range))]).then(([keys, blocks]) =>
+    messagesIn(keys, blocks, prefixes));
+}
+
+/**
+ * The messages holding a word that starts with each of `prefixes` of the `words` blocks keyed
+ * `keys` in `store`, read in that order (eight at a time) until `enough` are found; each block's
+ * messages last first. Resolves with `[per message the place of its block in keys, its index]`.
+ */
+export async function firstHolding(store, keys, prefixes, enough) {
+  const [block, index] = [[], []];
+  for (let at = 0; at < keys.length && index.length < enough; at += 8) {
+    const some = keys.slice(at, at + 8);
+    const read = await Promise.all(some.map((key) => request(store.get(key))));
+    read.forEach((b, n) => {
+      if (b === undefined) return;
+      const found = [];
+      eachHolding(b, prefixes, (j) => found.push(j));
+      for (const j of found.reverse()) {
+        block.push(at + n);
+        index.push(some[n][1] + j);
+      }
+    });
+  }
+  return [Uint32Array.from(block), Float64Array.from(index)];
+}
+
+/**
+ * Deletes the `words` blocks of session `id` in `store` from message `from` on, and cuts the
+ * block holding message `from - 1` to end with it: the words of every message before `from`
+ * stay, none of those after it.
+ */
+export function cutWords(store, id, from) {
+  store.delete(IDBKeyRange.bound([id, from], [id, Infinity]));
+  if (from === 0) return;
+  const req = store.openCursor(IDBKeyRange.bound([id, 0], [id, from], false, true), "prev");
+  req.onsuccess = () => {
+    const cursor = req.result;
+    if (!cursor) return;
+    const start = cursor.primaryKey[1];
+    if (start + blockLength(cursor.value) > from) cursor.update(cutBlock(cursor.value, from - start));
+  };
 }
 
 /**
@@ -272,36 +337,30 @@ export class NewestFirst {
 }
 
 /**
- * `[records, keys]` of session `id` in `store` (`words`): in one request where the engine has
+ * `[keys, blocks]` of session `id` in `store` (`words`): in one request where the engine has
  * getAllRecords (Chromium 141 and later), else in two.
  */
 function wordsOf(store, id) {
   const range = IDBKeyRange.bound([id, 0], [id, Infinity]);
   if (typeof store.getAllRecords === "function") {
-    return request(store.getAllRecords({ query: range })).then((all) => [all.map((r) => r.value), all.map((r) => r.key)]);
+    return request(store.getAllRecords({ query: range })).then((all) => [all.map((r) => r.key), all.map((r) => r.value)]);
   }
-  return Promise.all([request(store.getAll(range)), request(store.getAllKeys(range))]);
+  return Promise.all([request(store.getAllKeys(range)), request(store.getAll(range))]);
 }
 
 /**
- * The next `n` sessions of `walker` (a NewestFirst) and, of their `words` records in `store`
- * (read for all the sessions at once), those holding a word that starts with each of
- * `prefixes`. Resolves with `[ids, records read, per hit the place of its session in ids, its
- * message index, its words]`.
+ * The next `n` sessions of `walker` (a NewestFirst) and, of their `words` blocks in `store`
+ * (read for all the sessions at once), the messages holding a word that starts with each of
+ * `prefixes`: `[ids, blocks read, per message the place of its session in ids, its index, its
+ * keys]`.
  */
 export async function nextHolding(walker, store, n, prefixes) {
   const ids = await walker.next(n);
   const read = await Promise.all(ids.map((id) => wordsOf(store, id)));
-  let records = 0;
-  const [session, index, words] = [[], [], []];
-  read.forEach(([values, keys], s) => {
-    records += values.length;
-    values.forEach(({ w }, k) => {
-      if (!holdsEvery(w, prefixes)) return;
-      session.push(s);
-      index.push(keys[k][1]);
-      words.push(w);
-    });
-  });
-  return [ids, records, Uint32Array.from(session), Float64Array.from(index), words];
+  const [keys, blocks] = [read.flatMap(([k]) => k), read.flatMap(([, b]) => b)];
+  const [found, ...rest] = messagesIn(keys, blocks, prefixes);
+  // Sessions without blocks are not in found: the places are into ids, every session walked.
+  const place = new Map(ids.map((id, p) => [id, p]));
+  const session = Uint32Array.from(rest[1], (p) => place.get(found[p]));
+  return [ids, rest[0], session, rest[2], rest[3]];
 }

@@ -32,13 +32,33 @@ extern "C" {
         limit: f64,
         agent: Option<String>,
     ) -> Promise;
-    /// The `[id, index]` keys of `words` records as `[distinct ids, place of each key's id,
-    /// each key's index]`.
-    #[wasm_bindgen(js_name = splitMessageKeys)]
-    pub(crate) fn split_message_keys(keys: &JsValue) -> Array;
-    /// The places in `records` (`words` records) of those holding a word starting with each prefix.
-    #[wasm_bindgen(js_name = holdingEvery)]
-    pub(crate) fn holding_every(records: &JsValue, prefixes: &Array) -> js_sys::Uint32Array;
+    /// The `[id, start]` keys of `words` blocks, each once, as `[distinct ids, place of each
+    /// block's id, each block's first message]`.
+    #[wasm_bindgen(js_name = splitBlockKeys)]
+    pub(crate) fn split_block_keys(keys: &JsValue) -> Array;
+    /// The messages holding a word starting with each prefix, of the `words` blocks `index`
+    /// lists within `range`: resolves with `[ids, blocks read, session places in ids, message
+    /// indexes, their word keys]`.
+    #[wasm_bindgen(js_name = messagesHolding)]
+    pub(crate) fn messages_holding(
+        index: &IdbIndex,
+        range: &IdbKeyRange,
+        prefixes: &Array,
+    ) -> Promise;
+    /// The messages holding a word starting with each prefix of the `words` blocks keyed `keys`,
+    /// read in order until `enough` are found: resolves with `[block places in keys, message
+    /// indexes]`, each block's last message first.
+    #[wasm_bindgen(js_name = firstHolding)]
+    pub(crate) fn first_holding(
+        store: &IdbObjectStore,
+        keys: &Array,
+        prefixes: &Array,
+        enough: u32,
+    ) -> Promise;
+    /// Queues deleting the `words` blocks of session `id` from message `from` on, and cutting
+    /// the block before to end at `from`.
+    #[wasm_bindgen(catch, js_name = cutWords)]
+    pub(crate) fn cut_words(store: &IdbObjectStore, id: &str, from: f64) -> Result<(), JsValue>;
     /// How many entries `index` holds within `range`, or `cap` if at least that many.
     #[wasm_bindgen(js_name = countUpTo)]
     pub(crate) fn count_up_to(index: &IdbIndex, range: &IdbKeyRange, cap: f64) -> Promise;
@@ -46,9 +66,9 @@ extern "C" {
     pub(crate) type NewestFirst;
     #[wasm_bindgen(constructor)]
     pub(crate) fn new(index: &IdbIndex, range: JsValue, agent: Option<String>) -> NewestFirst;
-    /// The next `n` sessions of `walker` and their `words` records holding a word starting with
-    /// each prefix: resolves with `[ids, records read, session places in ids, message indexes,
-    /// words]`.
+    /// The next `n` sessions of `walker` and, in their `words` blocks, the messages holding a
+    /// word starting with each prefix: resolves with `[ids, blocks read, session places in ids,
+    /// message indexes, their word keys]`.
     #[wasm_bindgen(js_name = nextHolding)]
     pub(crate) fn next_holding(
         walker: &NewestFirst,

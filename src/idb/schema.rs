@@ -23,10 +23,15 @@
 //!   whole at the first sync.
 //!
 //! Version 3 adds search (see `search/` and `idb/search.rs`) and the filters of `list`:
-//! - `words`: per message, key `[id, index]`: `{ w }`, the distinct word keys of its searched
-//!   text in order of first occurrence. Multi-entry index `word` on `w`: a query word's prefix
-//!   range lists the messages holding it. Kept in the transaction of every write that changes
-//!   messages, while search is on.
+//! - `words`: the words of a session's messages in blocks of up to [`WORDS_BLOCK`] consecutive
+//!   messages, key `[id, index of the block's first message]`: `{ w, k, e }`, `w` the distinct
+//!   word keys of the block's messages, and per message its keys in order of first occurrence as
+//!   places in `w` (`k`, a Uint32Array, message j's being `k[e[j-1]..e[j]]`). Multi-entry index
+//!   `word` on `w`: a query word's prefix range lists the blocks holding it. The blocks of a
+//!   session cover each of its messages once; a write that changes messages deletes the blocks
+//!   from the first one changed and cuts the block before (`cutWords` in `idb/requests.js`), in
+//!   its own transaction, while search is on. A block per write, not per message: IndexedDB's
+//!   cost is per record and per index entry, and a block's words repeat.
 //! - `indexed`: key `id`, for each session whose words are complete. A connection with search on
 //!   indexes, in the background, the sessions without an entry: those written before version 3
 //!   or by a connection with search off (whose writes drop the entry of what they change).
@@ -69,6 +74,9 @@ pub(crate) const TAG: &str = "tag";
 pub(crate) const AGENT: &str = "agent";
 /// Index of `sessions` on `[metadata.updatedAt, seq]`.
 pub(crate) const UPDATED_AT: &str = "updated_at";
+/// Most messages in one block of the `words` store: larger blocks mean fewer records and index
+/// entries per write, and more words read per block a query reads.
+pub(crate) const WORDS_BLOCK: usize = 32;
 /// Most messages a save puts in one chunk record. Each IndexedDB request has a fixed cost, so a
 /// saved history is one record up to this size (measured in BENCHMARKS.md).
 pub(crate) const WRITE_CHUNK: usize = 1024;

@@ -6,14 +6,13 @@
 use std::collections::{HashMap, HashSet};
 
 use js_sys::Array;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
-use super::requests::holding_every;
+use super::chunks;
 use super::schema::{CHUNKS, SESSIONS, WORDS};
 use super::transaction::{Reading, SessionTx};
 use super::IndexedDbSessionManager;
 use crate::error::{Error, Result};
-use crate::js_value;
 use crate::search::rank::{self, Candidate, Query};
 use crate::search::words::browser::Searcher;
 use crate::search::{Filter, SearchHit, SearchOptions};
@@ -38,7 +37,7 @@ impl IndexedDbSessionManager {
                 ),
             })?;
         let tx = SessionTx::read(&self.inner, &[SESSIONS, CHUNKS, WORDS], "searching".into())?;
-        // How many messages hold each query word, counted up to COMMON.
+        // How many blocks hold each query word, counted up to COMMON.
         let counts = query
             .keys()
             .iter()
@@ -57,7 +56,7 @@ impl IndexedDbSessionManager {
         };
         let (mut candidates, order) = match walked {
             Walk::Found(found) => found,
-            Walk::Cheaper { rarest } => by_rarest(&tx, &query, rarest, &options.filter).await?,
+            Walk::Cheaper { rarest } => by_rarest(&tx, &query, rarest, &options).await?,
         };
         rank::best_first(&mut candidates);
         candidates.truncate(options.limit);
@@ -81,8 +80,9 @@ impl IndexedDbSessionManager {
     }
 }
 
-/// A query word held by at least this many messages is common: the query's hits are looked for
-/// in the newest sessions first ([`newest_first`]); else read whole ([`by_rarest`]).
+/// A query word held by at least this many blocks (of up to `WORDS_BLOCK` messages) is common:
+/// the query's hits are looked for in the newest sessions first ([`newest_first`]); else from
+/// its blocks ([`by_rarest`]).
 const COMMON: f64 = 1024.0;
 /// Sessions read at once by [`newest_first`]: this many first, then as many as the hits found
 /// say are needed ([`next_batch`]), up to [`WALK_MOST`].
@@ -105,18 +105,18 @@ enum Walk {
 /// The hits of a query whose words are all common, found by reading the words of the sessions
 /// `options.filter` admits from the newest, a few sessions at a time, until `options.limit`
 /// hits with all the query's words near are found: nothing older can come before them. Stops
-/// once it has read more records than the query's rarest word has entries (counted then):
+/// once it has read more blocks than the query's rarest word has entries (counted then):
 /// reading those is cheaper.
 async fn newest_first(
     tx: &SessionTx<'_, Reading>,
     query: &Query,
     options: &SearchOptions,
 ) -> Result<Walk> {
-    let prefixes: Array = query.keys().iter().map(|k| JsValue::from_str(k)).collect();
+    let prefixes = prefixes_of(query);
     let walker = tx.newest_first(&options.filter)?;
     let (mut ids, mut candidates) = (Vec::new(), Vec::new());
     let (mut all_near, mut read, mut batch) = (0, 0, WALK_FIRST);
-    // Counted once this many records are read.
+    // Counted once this many blocks are read.
     let mut rarest: Option<(usize, f64)> = None;
     loop {
         if all_near >= options.limit {
@@ -178,81 +178,90 @@ async fn fewest_entries(tx: &SessionTx<'_, Reading>, query: &Query) -> Result<(u
     Ok(rarest)
 }
 
-/// The hits of a query from every message holding its `rarest` word, among the sessions
-/// `filter` admits: for one word, from the index's keys alone; else from those messages' words.
+/// The hits of a query from the blocks holding its `rarest` word, among the sessions `filter`
+/// admits: for one word, from the best blocks only; else from every message of those blocks
+/// holding every word.
 async fn by_rarest(
     tx: &SessionTx<'_, Reading>,
     query: &Query,
     rarest: usize,
-    filter: &Filter,
+    options: &SearchOptions,
 ) -> Result<Found> {
     let key = &query.keys()[rarest];
-    let (ids, hits) = match query.keys().len() {
-        1 => one_word(tx, key).await?,
-        _ => every_word(tx, query, key).await?,
-    };
-    let order = newest_of(tx, &ids, filter).await?;
-    let rank: HashMap<&str, usize> = order
+    if query.keys().len() == 1 {
+        return one_word(tx, key, options).await;
+    }
+    let prefixes = prefixes_of(query);
+    let found = tx.messages_holding(key, &prefixes)?.await?;
+    let order = newest_of(tx, &found.ids, &options.filter).await?;
+    let rank = ranks(&order);
+    let mut candidates = Vec::new();
+    for ((session, index), words) in found.session.iter().zip(&found.index).zip(&found.words) {
+        let (Some(&session_rank), Some(nearness)) = (
+            rank.get(found.ids[*session as usize].as_str()),
+            query.nearness(words),
+        ) else {
+            continue;
+        };
+        candidates.push(Candidate {
+            session_rank,
+            message_index: *index as u64,
+            nearness,
+        });
+    }
+    Ok((candidates, order))
+}
+
+/// The hits of a one-word query: every hit is as near as can be, so the best are the newest
+/// sessions' latest messages. The blocks holding the word come from the index's keys, ordered
+/// so, and only as many are read as it takes to find `options.limit` messages.
+async fn one_word(
+    tx: &SessionTx<'_, Reading>,
+    key: &str,
+    options: &SearchOptions,
+) -> Result<Found> {
+    let blocks = tx.blocks_with_prefix(key)?.await?;
+    let order = newest_of(tx, &blocks.ids, &options.filter).await?;
+    let rank = ranks(&order);
+    let mut ordered: Vec<(usize, f64)> = blocks
+        .session
         .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
+        .zip(&blocks.start)
+        .filter_map(|(session, start)| {
+            Some((*rank.get(blocks.ids[*session as usize].as_str())?, *start))
+        })
         .collect();
-    let mut seen = HashSet::new();
-    let candidates = hits
-        .into_iter()
-        .filter_map(|(session, message_index, nearness)| {
-            let session_rank = *rank.get(ids[session].as_str())?;
-            seen.insert((session_rank, message_index))
-                .then_some(Candidate {
-                    session_rank,
-                    message_index,
-                    nearness,
-                })
+    ordered.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let keys: Array = ordered
+        .iter()
+        .map(|(rank, start)| chunks::key(&order[*rank], *start as u64))
+        .collect();
+    let prefixes = Array::of1(&JsValue::from_str(key));
+    let (places, index) = tx.first_holding(&keys, &prefixes, options.limit)?.await?;
+    let candidates = places
+        .iter()
+        .zip(index)
+        .map(|(place, index)| Candidate {
+            session_rank: ordered[*place as usize].0,
+            message_index: index as u64,
+            nearness: 1,
         })
         .collect();
     Ok((candidates, order))
 }
 
-/// Messages found: per message, its session's place in a list of ids, its index, its nearness.
-type Messages = (Vec<String>, Vec<(usize, u64, usize)>);
-
-/// The messages holding a word that starts with `key`: all of a one-word query's words are near
-/// in each, so no message's words are read.
-async fn one_word(tx: &SessionTx<'_, Reading>, key: &str) -> Result<Messages> {
-    let found = tx.messages_with_prefix(key)?.await?;
-    let hits = found
-        .session
-        .iter()
-        .zip(&found.index)
-        .map(|(session, index)| (*session as usize, *index as u64, 1))
-        .collect();
-    Ok((found.ids, hits))
+/// The query's keys as JS strings, the prefixes the blocks are matched against.
+fn prefixes_of(query: &Query) -> Array {
+    query.keys().iter().map(|k| JsValue::from_str(k)).collect()
 }
 
-/// The messages holding every word of `query`, from those of its rarest word (`rarest`): the
-/// ones holding every other word too are picked in JS, so only they cross into wasm, and then
-/// how near the words are in each is measured.
-async fn every_word(tx: &SessionTx<'_, Reading>, query: &Query, rarest: &str) -> Result<Messages> {
-    let found = tx.records_with_prefix(rarest)?.await?;
-    let prefixes: Array = query.keys().iter().map(|k| JsValue::from_str(k)).collect();
-    let (mut ids, mut places, mut hits) = (Vec::new(), HashMap::new(), Vec::new());
-    for at in holding_every(&found.records, &prefixes).to_vec() {
-        let key: Array = found.keys.get(at).unchecked_into();
-        let (Some(id), Some(index)) = (key.get(0).as_string(), key.get(1).as_f64()) else {
-            continue;
-        };
-        let words: Array = js_value::get(&found.records.get(at), "w").unchecked_into();
-        let words: Vec<String> = words.iter().filter_map(|w| w.as_string()).collect();
-        let Some(nearness) = query.nearness(&words) else {
-            continue;
-        };
-        let session = *places.entry(id.clone()).or_insert_with(|| {
-            ids.push(id);
-            ids.len() - 1
-        });
-        hits.push((session, index as u64, nearness));
-    }
-    Ok((ids, hits))
+/// Each id's place in `order`.
+fn ranks(order: &[String]) -> HashMap<&str, usize> {
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect()
 }
 
 /// Of the sessions `ids`, those `filter` admits, newest first: from their records when they are

@@ -375,11 +375,22 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: "word" });
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const MARKS = /\p{M}/gu;
 
+// Keys already made, by segment: a text's words repeat, and so do a history's (the cache is
+// emptied when it holds KEYS_KEPT of them).
+const KEYS_KEPT = 1 << 16;
+const keysMade = new Map();
+
 function keyOf(segment, maxChars) {
-  const key = segment.normalize("NFD").replace(MARKS, "").normalize("NFC").toLowerCase();
-  if (key.length <= maxChars) return key;
-  const chars = Array.from(key);
-  return chars.length <= maxChars ? key : chars.slice(0, maxChars).join("");
+  let key = keysMade.get(segment);
+  if (key !== undefined) return key;
+  key = segment.normalize("NFD").replace(MARKS, "").normalize("NFC").toLowerCase();
+  if (key.length > maxChars) {
+    const chars = Array.from(key);
+    if (chars.length > maxChars) key = chars.slice(0, maxChars).join("");
+  }
+  if (keysMade.size >= KEYS_KEPT) keysMade.clear();
+  keysMade.set(segment, key);
+  return key;
 }
 
 /** The words of `text`, flat: `[start, end, key, ...]`, offsets in UTF-16 code units. */
@@ -414,11 +425,13 @@ function keys(text, maxChars) {
   return Array.from(seen);
 }
 
-/** The searched strings of `value` (a parsed message), joined by newlines. */
+/** The searched strings of `value` (a parsed message) but the empty ones, joined by newlines. */
 function messageText(value, unsearched) {
   const parts = [];
   const walk = (v) => {
-    if (typeof v === "string") parts.push(v);
+    if (typeof v === "string") {
+      if (v !== "") parts.push(v);
+    }
     else if (Array.isArray(v)) v.forEach(walk);
     else if (v !== null && typeof v === "object") {
       // In key order, as serde_json's map keeps them: the first occurrences agree with Rust's.
@@ -429,11 +442,112 @@ function messageText(value, unsearched) {
   return parts.join("\n");
 }
 
-/** A searcher for the given limits: the keys and text of JSON-encoded messages. */
+// ---- Word blocks: the records of the `words` store (src/idb/schema.rs) ----
+// A block holds the words of up to `blockLen` consecutive messages: `w`, the distinct keys of all
+// of them (the multi-entry `word` index is on it), and per message its keys in order of first
+// occurrence as places in `w`: message j's are `k[e[j - 1] .. e[j]]` (`e[-1]` being 0).
+
+/** The block of messages whose keys (arrays of strings) are `keys`. */
+function blockOf(keys) {
+  const w = [];
+  const place = new Map();
+  const k = [];
+  const e = new Uint32Array(keys.length);
+  keys.forEach((own, j) => {
+    for (const key of own) {
+      let i = place.get(key);
+      if (i === undefined) place.set(key, (i = w.push(key) - 1));
+      k.push(i);
+    }
+    e[j] = k.length;
+  });
+  return { w, k: Uint32Array.from(k), e };
+}
+
+/** The keys of message j of block `b`, as places in `b.w`. */
+const placesOf = (b, j) => b.k.subarray(j === 0 ? 0 : b.e[j - 1], b.e[j]);
+
+/** How many messages block `b` holds. */
+export function blockLength(b) {
+  return b.e.length;
+}
+
+/** Block `b` cut to its first `n` messages (`n` ≥ 1). */
+export function cutBlock(b, n) {
+  return blockOf(Array.from({ length: n }, (_, j) => Array.from(placesOf(b, j), (i) => b.w[i])));
+}
+
+/**
+ * Calls `found(j, keys)` for each message j of block `b` that holds a word starting with each of
+ * `prefixes` (at most 16), `keys` being a function that gives that message's keys as strings.
+ */
+export function eachHolding(b, prefixes, found) {
+  const masks = new Uint32Array(b.w.length);
+  let all = 0;
+  b.w.forEach((word, i) => {
+    let m = 0;
+    prefixes.forEach((p, bit) => {
+      if (word.startsWith(p)) m |= 1 << bit;
+    });
+    masks[i] = m;
+    all |= m;
+  });
+  const every = 2 ** prefixes.length - 1;
+  if (all !== every) return;
+  for (let j = 0; j < b.e.length; j++) {
+    const places = placesOf(b, j);
+    let m = 0;
+    for (const i of places) m |= masks[i];
+    if (m === every) found(j, () => Array.from(places, (i) => b.w[i]));
+  }
+}
+
+/** The messages of chunk texts (JSON arrays, as the store writes them), joined by commas. */
+const joined = (texts) => Array.from(texts, (t) => t.slice(1, -1)).filter((t) => t !== "").join(",");
+
+/** How many top-level commas `text` (JSON elements joined by commas) holds before `end`. */
+function commasBefore(text, end) {
+  let [depth, inString, commas] = [0, false, 0];
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c && depth === 0) commas++;
+  }
+  return commas;
+}
+
+/**
+ * How many leading messages an old history of `oldCount` messages and a new one share, each
+ * given as its chunks' JSON array texts, in order: what a save over a session need not index
+ * again. Compared as text: the common prefix is found by halving (a comparison is one memcmp),
+ * and the messages wholly inside it are counted.
+ */
+export function sharedMessages(oldTexts, oldCount, newTexts) {
+  const [a, b] = [joined(oldTexts), joined(newTexts)];
+  let [lo, hi] = [0, Math.min(a.length, b.length)];
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a.slice(0, mid) === b.slice(0, mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const ends = (text) => lo === text.length || text.charCodeAt(lo) === 0x2c;
+  // Where both texts end an element at the prefix's end, that element is shared too.
+  const whole = lo > 0 && ends(a) && ends(b);
+  if (whole && lo === a.length) return oldCount;
+  return commasBefore(a, lo) + (whole ? 1 : 0);
+}
+
+/** A searcher for the given limits: the blocks and text of JSON-encoded messages. */
 export class Searcher {
-  constructor(unsearchedKeys, maxChars) {
+  constructor(unsearchedKeys, maxChars, blockLen) {
     this.unsearched = new Set(unsearchedKeys);
     this.maxChars = maxChars;
+    this.blockLen = blockLen;
   }
 
   /** The searched text of message `offset` of a chunk (a JSON array text). */
@@ -441,13 +555,24 @@ export class Searcher {
     return messageText(JSON.parse(chunkJson)[offset], this.unsearched);
   }
 
-  /** The word keys of the message whose JSON text is `json`. */
-  messageKeys(json) {
-    return keys(messageText(JSON.parse(json), this.unsearched), this.maxChars);
+  /** The blocks of `messages` (parsed), `blockLen` messages each but the last. */
+  blocks(messages) {
+    const out = [];
+    for (let at = 0; at < messages.length; at += this.blockLen) {
+      const some = messages.slice(at, at + this.blockLen);
+      out.push(blockOf(some.map((m) => keys(messageText(m, this.unsearched), this.maxChars))));
+    }
+    return out;
   }
 
-  /** The word keys of each message of a chunk (a JSON array text), in order. */
-  chunkKeys(json) {
-    return JSON.parse(json).map((m) => keys(messageText(m, this.unsearched), this.maxChars));
+  /** The blocks of the messages whose JSON texts are `texts`. */
+  messageBlocks(texts) {
+    return this.blocks(texts.map((t) => JSON.parse(t)));
+  }
+
+  /** The blocks of the messages of a chunk (a JSON array text) from its message `from` on. */
+  chunkBlocks(json, from) {
+    const messages = JSON.parse(json);
+    return this.blocks(from > 0 ? messages.slice(from) : messages);
   }
 }

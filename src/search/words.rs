@@ -25,11 +25,12 @@ pub struct Word {
     pub key: String,
 }
 
-/// The searched text of a message: its searched strings (see the module `search`), in order,
-/// joined by newlines.
+/// The searched text of a message: its searched strings (see the module `search`) but the
+/// empty ones, in order, joined by newlines.
 pub fn message_text(message: &Value) -> String {
     fn collect(value: &Value, out: &mut String) {
         match value {
+            Value::String(s) if s.is_empty() => {}
             Value::String(s) => {
                 if !out.is_empty() {
                     out.push('\n');
@@ -148,28 +149,34 @@ pub(crate) mod browser {
         /// The words of `text`, flat: `[start, end, key, ...]`, offsets in UTF-16 code units.
         pub fn words(text: &str, max_chars: u32) -> Array;
 
-        /// The word keys and searched text of JSON-encoded messages, by the rule of this module.
+        /// The word blocks (see `idb/schema.rs`) and searched text of JSON-encoded messages,
+        /// by the rule of this module.
         pub type Searcher;
         #[wasm_bindgen(constructor)]
-        pub fn new(unsearched_keys: Array, max_chars: u32) -> Searcher;
+        pub fn new(unsearched_keys: Array, max_chars: u32, block_len: u32) -> Searcher;
         /// The searched text of message `offset` of a chunk (a JSON array text).
         #[wasm_bindgen(method, catch, js_name = textAt)]
         pub fn text_at(this: &Searcher, chunk: &JsValue, offset: u32) -> Result<String, JsValue>;
-        /// The word keys of the message whose JSON text is `json`.
-        #[wasm_bindgen(method, catch, js_name = messageKeys)]
-        pub fn message_keys(this: &Searcher, json: &JsValue) -> Result<Array, JsValue>;
-        /// The word keys of each message of a chunk (a JSON array text).
-        #[wasm_bindgen(method, catch, js_name = chunkKeys)]
-        pub fn chunk_keys(this: &Searcher, json: &JsValue) -> Result<Array, JsValue>;
+        /// The blocks of the messages whose JSON texts are `texts`, `block_len` messages each but
+        /// the last.
+        #[wasm_bindgen(method, catch, js_name = messageBlocks)]
+        pub fn message_blocks(this: &Searcher, texts: &Array) -> Result<Array, JsValue>;
+        /// The blocks of the messages of a chunk (a JSON array text) from its message `from` on.
+        #[wasm_bindgen(method, catch, js_name = chunkBlocks)]
+        pub fn chunk_blocks(this: &Searcher, json: &JsValue, from: u32) -> Result<Array, JsValue>;
+        /// How many leading messages two histories share, given as their chunks' texts in order
+        /// (the old one holding `old_count`).
+        #[wasm_bindgen(js_name = sharedMessages)]
+        pub fn shared_messages(old: &Array, old_count: f64, new: &Array) -> f64;
     }
 
-    /// A searcher with this crate's limits.
-    pub fn searcher() -> Searcher {
+    /// A searcher with this crate's limits, making blocks of `block_len` messages.
+    pub fn searcher(block_len: usize) -> Searcher {
         let unsearched = super::UNSEARCHED_KEYS
             .iter()
             .map(|k| JsValue::from_str(k))
             .collect();
-        Searcher::new(unsearched, super::MAX_WORD_CHARS as u32)
+        Searcher::new(unsearched, super::MAX_WORD_CHARS as u32, block_len as u32)
     }
 }
 

@@ -62,6 +62,7 @@ macro_rules! for_each_case {
             search_of_common_words_keeps_the_order,
             search_snippets_show_the_first_match,
             search_follows_every_write_at_once,
+            search_keeps_long_histories_exact_through_every_edit,
             search_finds_chinese_japanese_and_korean_words,
             search_and_filters_refuse_bad_input_and_change_nothing,
             search_and_list_filter_by_tag_and_agent,

@@ -327,6 +327,81 @@ pub async fn search_follows_every_write_at_once(m: &impl SessionManager) {
     assert_eq!(found(m, "golf").await, [at(&other, 0)]);
 }
 
+/// Every message of a long history is found exactly where it is, through cuts, replacements,
+/// appends and forks that fall inside a store's groups of messages and on their edges.
+pub async fn search_keeps_long_histories_exact_through_every_edit(m: &impl SessionManager) {
+    let word = |i: usize| format!("w{i:03}");
+    let numbered = |range: std::ops::Range<usize>| -> Vec<Value> {
+        range
+            .map(|i| user(&format!("{} shared", word(i))))
+            .collect()
+    };
+    let s = chat("a", &[], numbered(0..100));
+    m.save(&s).await.unwrap();
+    let id = s.metadata.id.as_str();
+    let all = SearchOptions {
+        limit: 1000,
+        ..SearchOptions::default()
+    };
+    let shared = || async { m.search("shared", all.clone()).await.unwrap().len() };
+    for i in [0, 1, 31, 32, 33, 63, 64, 65, 98, 99] {
+        assert_eq!(found(m, &word(i)).await, [at(&s, i as u64)], "{}", word(i));
+    }
+    // Cut inside a group: what is kept is found, nothing after it.
+    m.rewind(id, 45).await.unwrap();
+    assert_eq!(found(m, &word(44)).await, [at(&s, 44)]);
+    for i in [45, 46, 63, 64, 99] {
+        assert_eq!(found(m, &word(i)).await, [], "{} after the cut", word(i));
+    }
+    assert_eq!(shared().await, 45);
+    // The last message replaced where it was saved, twice.
+    for text in ["w900 first", "w901 second"] {
+        m.replace_last(id, user(text), TurnOptions::default())
+            .await
+            .unwrap();
+    }
+    assert_eq!(found(m, &word(44)).await, []);
+    assert_eq!(found(m, "w900").await, []);
+    assert_eq!(found(m, "w901").await, [at(&s, 44)]);
+    assert_eq!(found(m, &word(43)).await, [at(&s, 43)]);
+    // Many appended at once, then one: each found at its place.
+    m.append(id, numbered(100..180), TurnOptions::default())
+        .await
+        .unwrap();
+    m.append(id, numbered(180..181), TurnOptions::default())
+        .await
+        .unwrap();
+    for i in [100, 101, 131, 132, 133, 179, 180] {
+        assert_eq!(
+            found(m, &word(i)).await,
+            [at(&s, (i - 55) as u64)],
+            "{}",
+            word(i)
+        );
+    }
+    assert_eq!(shared().await, 44 + 81);
+    // A cut on the first message an append added, and one inside the history saved.
+    m.rewind(id, 45).await.unwrap();
+    assert_eq!(found(m, &word(100)).await, []);
+    assert_eq!(found(m, "w901").await, [at(&s, 44)]);
+    m.rewind(id, 32).await.unwrap();
+    assert_eq!(found(m, &word(31)).await, [at(&s, 31)]);
+    assert_eq!(found(m, &word(32)).await, []);
+    assert_eq!(shared().await, 32);
+    // A fork is found whole under its own id, and is cut on its own.
+    let fork = m.fork(id, None).await.unwrap();
+    for i in [0, 15, 31] {
+        let mut hits = found(m, &word(i)).await;
+        hits.sort();
+        let mut want = vec![at(&s, i as u64), (fork.id.clone(), i as u64)];
+        want.sort();
+        assert_eq!(hits, want, "{}", word(i));
+    }
+    m.rewind(&fork.id, 10).await.unwrap();
+    assert_eq!(found(m, &word(20)).await, [at(&s, 20)]);
+    assert_eq!(shared().await, 32 + 10);
+}
+
 pub async fn search_finds_chinese_japanese_and_korean_words(m: &impl SessionManager) {
     let s = chat(
         "a",

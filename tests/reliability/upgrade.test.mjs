@@ -40,12 +40,19 @@ for (const old of [1, 2]) {
       const tagged = await store.list({ tag: "production" });
       store.close();
       const dumpAfterOpen = await raw.dumpDatabase(dbName);
+      // What the word blocks cover, per session: [first message, messages] of each block.
+      const covered = {};
+      const db = await raw.req(indexedDB.open(dbName));
+      const blocks = db.transaction("words").objectStore("words");
+      const [keys, values] = [await raw.req(blocks.getAllKeys()), await raw.req(blocks.getAll())];
+      keys.forEach(([id, start], i) => (covered[id] ??= []).push([start, values[i].e.length]));
+      db.close();
       // The write clock carries on from the stored one: a new write sorts first.
       const again = await SessionStore.open(dbName);
       await again.tag(list.at(-1).id, ["after upgrade"]);
       const order = (await again.list()).map((m) => m.id);
       again.close();
-      return { list, sessions, dumpAfterOpen, order, progress, indexed, hits, tagged };
+      return { list, sessions, dumpAfterOpen, covered, order, progress, indexed, hits, tagged };
     }, { dbName: uniqueDb(`v${old}`), fixture });
     assert.deepEqual(r.list, fixture.api.list, `list() differs from what version ${old} returned`);
     assert.deepEqual(r.sessions, fixture.api.sessions, `a session differs from what version ${old} returned`);
@@ -63,9 +70,17 @@ for (const old of [1, 2]) {
       const want = record.metadata.tags.map((t) => [t, record.metadata.updatedAt, record.seq]);
       assert.deepEqual(tagKeys ?? [], want, `tagKeys of ${record.metadata.id}`);
     });
-    // Every message has its words, every session its mark, and progress went to the end.
-    const messages = fixture.api.list.reduce((n, m) => n + r.sessions[m.id].messages.length, 0);
-    assert.equal(stores.words.keys.length, messages);
+    // Every message has its words, in blocks of up to 32 covering each once; every session has
+    // its mark, and progress went to the end.
+    for (const m of fixture.api.list) {
+      const blocks = r.covered[m.id] ?? [];
+      let next = 0;
+      for (const [start, length] of blocks) {
+        assert.ok(start === next && length >= 1 && length <= 32, `${m.id}: block [${start}, +${length}) after ${next}`);
+        next += length;
+      }
+      assert.equal(next, r.sessions[m.id].messages.length, `${m.id}: the blocks cover ${next} messages`);
+    }
     assert.deepEqual(stores.indexed.keys, [...fixture.stores.sessions.keys].sort());
     const n = fixture.api.list.length;
     assert.deepEqual(r.indexed, { indexed: n, total: n });

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use js_sys::{Array, Float64Array, Object, Uint32Array};
+use js_sys::{Array, Float64Array, Uint32Array};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbKeyRange;
 
@@ -15,36 +15,152 @@ use super::{SessionTx, Writing};
 use crate::error::{Error, Result};
 use crate::idb::chunks::{self, Chunk};
 use crate::idb::requests::{self, NewestFirst};
-use crate::idb::schema::{AGENT, INDEXED, SESSIONS, TAG, UPDATED_AT, WORD, WORDS};
-use crate::js_value::set;
+use crate::idb::schema::{
+    AGENT, CHUNKS, INDEXED, SESSIONS, TAG, UPDATED_AT, WORD, WORDS, WORDS_BLOCK,
+};
+use crate::js_value::get;
+use crate::search::words::browser::shared_messages;
 use crate::search::Filter;
 
 impl SessionTx<'_, Writing> {
-    /// Queues the words of the messages of session `id` from `from` on, whose JSON texts are
-    /// `texts` (an append's, a replaced last message).
+    /// Queues the word blocks of the messages of session `id` from `from` on, whose JSON texts
+    /// are `texts` (an append's, a replaced last message), after the blocks it had from there.
     pub fn index_messages(&self, id: &str, from: u64, texts: &[JsValue]) -> Result<()> {
         let Some(searcher) = &self.inner.searcher else {
             return self.unmark_indexed(id);
         };
-        for (i, text) in (from..).zip(texts) {
-            let keys = searcher.message_keys(text).map_err(|e| self.fail(&e))?;
-            self.put_words(id, i, keys)?;
-        }
-        Ok(())
+        let texts: Array = texts.iter().collect();
+        let blocks = searcher.message_blocks(&texts).map_err(|e| self.fail(&e))?;
+        self.put_blocks(id, from, &blocks)
     }
 
-    /// Queues the words of a session's whole history, its `chunks`, and marks it indexed.
+    /// [`index_messages`](Self::index_messages) in place of the words session `id` had from
+    /// `from` on (a replaced last message).
+    pub fn reindex_from(&self, id: &str, from: u64, texts: &[JsValue]) -> Result<()> {
+        self.unindex_from(id, from)?;
+        self.index_messages(id, from, texts)
+    }
+
+    /// Queues the word blocks of a session's whole history, its `chunks`, and marks it indexed.
     pub fn index_whole(&self, id: &str, chunks: &[Chunk]) -> Result<()> {
+        self.index_history_from(id, chunks, 0)
+    }
+
+    /// How many leading messages the history stored for session `id` (read now, before any
+    /// write of this transaction) shares with `texts`, the chunk texts of one to be saved over
+    /// it: messages whose words a save keeps. 0 when the session is new or not indexed, or
+    /// search is off.
+    pub fn shared_words(
+        &self,
+        id: &str,
+        texts: &Array,
+    ) -> Result<impl Future<Output = Result<u64>>> {
+        let reads = match self.inner.searcher.is_some() {
+            false => None,
+            true => {
+                let key = JsValue::from_str(id);
+                let range = chunks::from(id, 0).map_err(|e| self.fail(&e))?;
+                let record = self.send(SESSIONS, |s| s.get(&key))?;
+                let marked = self.send(INDEXED, |s| s.count_with_key(&key))?;
+                let old = self.send(CHUNKS, |s| s.get_all_with_key(&range))?;
+                Some((
+                    self.wait(record, Ok),
+                    self.wait(marked, Ok),
+                    self.wait(old, Ok),
+                ))
+            }
+        };
+        let texts = texts.clone();
+        Ok(async move {
+            let Some((record, marked, old)) = reads else {
+                return Ok(0);
+            };
+            let (record, marked, old) = (record.await?, marked.await?, old.await?);
+            let count = get(&record, "messageCount").as_f64();
+            Ok(match (marked.as_f64() == Some(1.0), count) {
+                (true, Some(count)) => shared_messages(old.unchecked_ref(), count, &texts) as u64,
+                _ => 0,
+            })
+        })
+    }
+
+    /// Queues the word blocks of a saved history, its `chunks`, in place of those of the
+    /// history it replaces, whose first `shared` messages it keeps (their blocks stay); marks
+    /// the session indexed.
+    pub fn reindex_saved(&self, id: &str, chunks: &[Chunk], shared: u64) -> Result<()> {
+        self.unindex_from(id, shared)?;
+        self.index_history_from(id, chunks, shared)
+    }
+
+    /// Queues the word blocks of the messages of history `chunks` from message `from` on, and
+    /// marks session `id` indexed.
+    fn index_history_from(&self, id: &str, chunks: &[Chunk], from: u64) -> Result<()> {
         let Some(searcher) = &self.inner.searcher else {
             return self.unmark_indexed(id);
         };
-        for chunk in chunks {
-            let each = searcher
-                .chunk_keys(&chunk.text)
-                .map_err(|e| self.fail(&e))?;
-            for (i, keys) in (chunk.start..).zip(each.iter()) {
-                self.put_words(id, i, keys.into())?;
+        for (n, chunk) in chunks.iter().enumerate() {
+            // A chunk wholly before `from` is skipped unparsed.
+            if chunks.get(n + 1).is_some_and(|next| next.start <= from) {
+                continue;
             }
+            let skip = from.saturating_sub(chunk.start);
+            let blocks = searcher
+                .chunk_blocks(&chunk.text, skip as u32)
+                .map_err(|e| self.fail(&e))?;
+            self.put_blocks(id, chunk.start + skip, &blocks)?;
+        }
+        self.queue(INDEXED, |s| {
+            s.put_with_key(&JsValue::TRUE, &JsValue::from_str(id))
+        })
+    }
+
+    /// Session `id`'s word blocks, `[keys, blocks]`, if it is indexed and search is on (else
+    /// `None`): what a copy of its history can reuse instead of finding its words again.
+    pub fn indexed_words(
+        &self,
+        id: &str,
+    ) -> Result<impl Future<Output = Result<Option<(Array, Array)>>>> {
+        let reads = match self.inner.searcher.is_some() {
+            false => None,
+            true => {
+                let key = JsValue::from_str(id);
+                let range = chunks::from(id, 0).map_err(|e| self.fail(&e))?;
+                let marked = self.send(INDEXED, |s| s.count_with_key(&key))?;
+                let keys = self.send(WORDS, |s| s.get_all_keys_with_key(&range))?;
+                let blocks = self.send(WORDS, |s| s.get_all_with_key(&range))?;
+                Some((
+                    self.wait(marked, Ok),
+                    self.wait(keys, Ok),
+                    self.wait(blocks, Ok),
+                ))
+            }
+        };
+        Ok(async move {
+            let Some((marked, keys, blocks)) = reads else {
+                return Ok(None);
+            };
+            let (marked, keys, blocks) = (marked.await?, keys.await?, blocks.await?);
+            Ok((marked.as_f64() == Some(1.0))
+                .then(|| (keys.unchecked_into(), blocks.unchecked_into())))
+        })
+    }
+
+    /// Queues the word blocks of session `id`, a copy of another whose [`indexed_words`]
+    /// were `words` (the same blocks under `id`), else of its history `chunks`; marks it indexed.
+    ///
+    /// [`indexed_words`]: Self::indexed_words
+    pub fn index_copy(
+        &self,
+        id: &str,
+        words: Option<(Array, Array)>,
+        chunks: &[Chunk],
+    ) -> Result<()> {
+        let Some((keys, blocks)) = words else {
+            return self.index_whole(id, chunks);
+        };
+        for (key, block) in keys.iter().zip(blocks.iter()) {
+            let start = chunks::start_of(id, &key)?;
+            self.queue(WORDS, |s| s.put_with_key(&block, &chunks::key(id, start)))?;
         }
         self.queue(INDEXED, |s| {
             s.put_with_key(&JsValue::TRUE, &JsValue::from_str(id))
@@ -59,8 +175,8 @@ impl SessionTx<'_, Writing> {
 
     /// Queues deleting the words of the messages of session `id` from `from` on.
     pub(super) fn unindex_from(&self, id: &str, from: u64) -> Result<()> {
-        let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
-        self.queue(WORDS, |s| s.delete(&range))
+        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
+        requests::cut_words(&store, id, from as f64).map_err(|e| self.fail(&e))
     }
 
     /// Queues forgetting that session `id` is indexed.
@@ -68,24 +184,28 @@ impl SessionTx<'_, Writing> {
         self.queue(INDEXED, |s| s.delete(&JsValue::from_str(id)))
     }
 
-    fn put_words(&self, id: &str, index: u64, keys: Array) -> Result<()> {
-        let record = Object::new();
-        set(&record, "w", &keys);
-        self.queue(WORDS, |s| s.put_with_key(&record, &chunks::key(id, index)))
+    /// Queues `blocks`, the first holding message `from`, each [`WORDS_BLOCK`] messages after
+    /// the one before.
+    fn put_blocks(&self, id: &str, from: u64, blocks: &Array) -> Result<()> {
+        for (n, block) in blocks.iter().enumerate() {
+            let key = chunks::key(id, from + (n * WORDS_BLOCK) as u64);
+            self.queue(WORDS, |s| s.put_with_key(&block, &key))?;
+        }
+        Ok(())
     }
 }
 
-/// Messages read from the `word` index: `(session id, message index)` pairs, each id once.
-pub(crate) struct Postings {
+/// Blocks read from the `word` index's keys: `(session id, first message)` pairs, each id once.
+pub(crate) struct Blocks {
     pub ids: Vec<String>,
-    /// Per message, its session's place in `ids`.
+    /// Per block, its session's place in `ids`.
     pub session: Vec<u32>,
-    pub index: Vec<f64>,
+    pub start: Vec<f64>,
 }
 
-/// The next sessions of a walk newest first, and the hits among their `words` records: per hit,
-/// its session's place in `ids`, its message index and its words; and how many records were read.
-pub(crate) struct Walked {
+/// Messages holding every word of a query, found in the blocks read: per message, its
+/// session's place in `ids`, its index and its word keys; and how many blocks were read.
+pub(crate) struct Holding {
     pub ids: Vec<String>,
     pub read: usize,
     pub session: Vec<u32>,
@@ -93,10 +213,18 @@ pub(crate) struct Walked {
     pub words: Vec<Vec<String>>,
 }
 
-/// `words` records read from the `word` index: their keys and the records.
-pub(crate) struct Holding {
-    pub keys: Array,
-    pub records: Array,
+impl Holding {
+    fn from_js(found: JsValue) -> Holding {
+        let found: Array = found.unchecked_into();
+        let words = found.get(4).unchecked_into::<Array>();
+        Holding {
+            ids: strings(&found.get(0)),
+            read: found.get(1).as_f64().unwrap_or(0.0) as usize,
+            session: found.get(2).unchecked_into::<Uint32Array>().to_vec(),
+            index: found.get(3).unchecked_into::<Float64Array>().to_vec(),
+            words: words.iter().map(|w| strings(&w)).collect(),
+        }
+    }
 }
 
 impl<M> SessionTx<'_, M> {
@@ -109,8 +237,8 @@ impl<M> SessionTx<'_, M> {
             .map_err(|e| self.fail(&e))
     }
 
-    /// How many (message, word) entries of the `word` index start with `prefix`, or `cap` if
-    /// at least that many (then cheaper than counting them all).
+    /// How many (block, word) entries of the `word` index start with `prefix`, or `cap` if at
+    /// least that many (then cheaper than counting them all).
     pub fn count_with_prefix(
         &self,
         prefix: &str,
@@ -126,38 +254,55 @@ impl<M> SessionTx<'_, M> {
         Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0))))
     }
 
-    /// The messages holding a word that starts with `prefix` (a message once per such word).
-    pub fn messages_with_prefix(
-        &self,
-        prefix: &str,
-    ) -> Result<impl Future<Output = Result<Postings>>> {
+    /// The blocks holding a word that starts with `prefix`, from the index's keys alone.
+    pub fn blocks_with_prefix(&self, prefix: &str) -> Result<impl Future<Output = Result<Blocks>>> {
         let range = self.prefix_range(prefix)?;
         let read = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
         Ok(self.wait(read, |keys| {
-            let split = requests::split_message_keys(&keys);
-            Ok(Postings {
+            let split = requests::split_block_keys(&keys);
+            Ok(Blocks {
                 ids: strings(&split.get(0)),
                 session: split.get(1).unchecked_into::<Uint32Array>().to_vec(),
-                index: split.get(2).unchecked_into::<Float64Array>().to_vec(),
+                start: split.get(2).unchecked_into::<Float64Array>().to_vec(),
             })
         }))
     }
 
-    /// The `words` records (and their keys) holding a word that starts with `prefix`.
-    pub fn records_with_prefix(
+    /// Of the blocks keyed `keys` (`[id, start]`), read in that order until `enough` messages
+    /// holding a word that starts with each of `prefixes` are found: per message, the place of
+    /// its block in `keys` and its index, each block's last message first.
+    pub fn first_holding(
         &self,
-        prefix: &str,
+        keys: &Array,
+        prefixes: &Array,
+        enough: usize,
+    ) -> Result<impl Future<Output = Result<(Vec<u32>, Vec<f64>)>>> {
+        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
+        let read = requests::first_holding(&store, keys, prefixes, enough as u32);
+        Ok(self.wait(read, |found| {
+            let found: Array = found.unchecked_into();
+            Ok((
+                found.get(0).unchecked_into::<Uint32Array>().to_vec(),
+                found.get(1).unchecked_into::<Float64Array>().to_vec(),
+            ))
+        }))
+    }
+
+    /// The messages holding a word that starts with each of `prefixes`, of the blocks holding
+    /// a word that starts with `rarest`.
+    pub fn messages_holding(
+        &self,
+        rarest: &str,
+        prefixes: &Array,
     ) -> Result<impl Future<Output = Result<Holding>>> {
-        let range = self.prefix_range(prefix)?;
-        let keys = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
-        let records = self.send(WORDS, |s| s.index(WORD)?.get_all_with_key(&range))?;
-        let (keys, records) = (self.wait(keys, Ok), self.wait(records, Ok));
-        Ok(async move {
-            Ok(Holding {
-                keys: keys.await?.unchecked_into(),
-                records: records.await?.unchecked_into(),
-            })
-        })
+        let range = self.prefix_range(rarest)?;
+        let index = self
+            .tx
+            .object_store(WORDS)
+            .and_then(|s| s.index(WORD))
+            .map_err(|e| self.fail(&e))?;
+        let read = requests::messages_holding(&index, &range, prefixes);
+        Ok(self.wait(read, |found| Ok(Holding::from_js(found))))
     }
 
     /// How many records `store` holds.
@@ -216,27 +361,17 @@ impl<M> SessionTx<'_, M> {
         Ok(NewestFirst::new(&index, range, agent))
     }
 
-    /// The next `n` sessions of `walker` and, of their `words` records, those holding a word
-    /// that starts with each of `prefixes`; and how many records were read to find them.
+    /// The next `n` sessions of `walker` and, in their blocks, the messages holding a word
+    /// that starts with each of `prefixes`; `read` counts the blocks read to find them.
     pub fn next_holding(
         &self,
         walker: &NewestFirst,
         n: usize,
         prefixes: &Array,
-    ) -> Result<impl Future<Output = Result<Walked>>> {
+    ) -> Result<impl Future<Output = Result<Holding>>> {
         let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
         let read = requests::next_holding(walker, &store, n as u32, prefixes);
-        Ok(self.wait(read, |found| {
-            let found: Array = found.unchecked_into();
-            let words = found.get(4).unchecked_into::<Array>();
-            Ok(Walked {
-                ids: strings(&found.get(0)),
-                read: found.get(1).as_f64().unwrap_or(0.0) as usize,
-                session: found.get(2).unchecked_into::<Uint32Array>().to_vec(),
-                index: found.get(3).unchecked_into::<Float64Array>().to_vec(),
-                words: words.iter().map(|w| strings(&w)).collect(),
-            })
-        }))
+        Ok(self.wait(read, |found| Ok(Holding::from_js(found))))
     }
 
     /// The metadata objects of the sessions `filter` (not empty) admits, newest first: `limit`

@@ -153,13 +153,16 @@ impl<'a> SessionTx<'a, Writing> {
         Ok(record)
     }
 
-    /// Queues writing a whole session, replacing any stored under its id, and its record.
+    /// Queues writing a whole session, replacing any stored under its id, and its record. The
+    /// words of the messages it shares with the history it replaces are kept as they are.
     pub async fn put_session(&mut self, session: EncodedSession) -> Result<SessionRecord> {
         let id = session.metadata.id.clone();
+        let shared = self.shared_words(&id, &session.chunks)?;
         // The old chunks go first, whatever their layout; the new ones are written over them.
-        self.delete_chunks(&id, 0)?;
+        let range = chunks::from(&id, 0).map_err(|e| self.fail(&e))?;
+        self.queue(CHUNKS, |s| s.delete(&range))?;
         let chunks = chunks::saved(&session.chunks);
-        self.index_whole(&id, &chunks)?;
+        self.reindex_saved(&id, &chunks, shared.await?)?;
         let last = self.put_chunks(&id, chunks)?;
         self.put_state(&id, &session.state)?;
         let last = LastChunk::Known(last);
