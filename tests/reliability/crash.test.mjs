@@ -162,10 +162,7 @@ async function killRenderers(context) {
 
 test(`a killed web content process or a closed window at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one whole version`,
   {
-    skip: (ENGINE === "chromium" && "Chromium runs the test above (CDP Page.crash)") ||
-      // A known defect, not a pass: at stop 20 this ran for over 19 minutes in WebKit (twice,
-      // the second stopped at 7) without finishing, undiagnosed. WEBKIT_CRASH=1 runs it.
-      (ENGINE === "webkit" && process.env.WEBKIT_CRASH !== "1" && "WebKit: hangs since stop 20, see the comment"),
+    skip: ENGINE === "chromium" && "Chromium runs the test above (CDP Page.crash)",
   }, async () => {
   // No preallocated processes: a page's process is then one started after the session began.
   const context = await site.newContext({ prefs: { "dom.ipc.processPrelaunch.enabled": false } });
