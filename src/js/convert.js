@@ -503,7 +503,7 @@ export function eachHolding(b, prefixes, found) {
 }
 
 /** The messages of chunk texts (JSON arrays, as the store writes them), joined by commas. */
-const joined = (texts) => Array.from(texts, (t) => t.slice(1, -1)).filter((t) => t !== "").join(",");
+const joined = (texts) => Array.from(texts, (t) => t.slice(1, -1)).filter((t) => t.trim() !== "").join(",");
 
 /** How many top-level commas `text` (JSON elements joined by commas) holds before `end`. */
 function commasBefore(text, end) {
