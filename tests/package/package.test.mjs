@@ -123,8 +123,8 @@ test("the tarball holds the web build, the bundler build, types, snippets, READM
   }
   assert.ok(files.some((f) => f.startsWith("snippets/")), "snippets are packed");
   // A tripwire for what should not be packed: 202,078 bytes with search (fc92298), whose code and
-  // README section took it past the 200,000 this had been.
-  assert.ok(packed.size < 210_000, `the package grew to ${packed.size} bytes`);
+  // README section took it past the 200,000 this had been; 208,985 with the index in blocks.
+  assert.ok(packed.size < 215_000, `the package grew to ${packed.size} bytes`);
 
   const meta = JSON.parse(await readFile(join(app, "node_modules/idb-session-store/package.json"), "utf8"));
   assert.equal(meta.name, "idb-session-store");
