@@ -156,15 +156,30 @@ struct Soak {
     ops: HashMap<&'static str, usize>,
     /// Hits both stores found alike, over every search compared.
     hits: usize,
+    /// The operation of this step, as counted.
+    op: &'static str,
+    /// Every step's operation and the sessions it touched, with their message counts after it:
+    /// printed, for the sessions a divergence names, to say how they got there.
+    trail: Vec<(usize, &'static str, Pair, Option<usize>)>,
 }
 
 type Outcome<T> = Result<T, Error>;
 
 impl Soak {
     fn fail(&self, what: &str) -> ! {
+        let trail: Vec<String> = self
+            .trail
+            .iter()
+            .filter(|(_, _, p, _)| what.contains(&p.model) || what.contains(&p.idb))
+            .map(|(step, op, p, n)| format!("step {step}: {op} {} -> {n:?} messages", p.model))
+            .collect();
         panic!(
-            "soak diverged at step {} (seed {}; rerun with SOAK_SEED={}): {what}",
-            self.step, self.seed, self.seed
+            "soak diverged at step {} (seed {}; rerun with SOAK_SEED={}): {what}\n\
+             the sessions named, step by step:\n{}",
+            self.step,
+            self.seed,
+            self.seed,
+            trail.join("\n")
         )
     }
 
@@ -253,6 +268,7 @@ impl Soak {
 
     fn count(&mut self, op: &'static str) {
         *self.ops.entry(op).or_default() += 1;
+        self.op = op;
     }
 
     /// A session to save under `p`: new, or the model's copy of it edited.
@@ -438,6 +454,11 @@ impl Soak {
                 self.refused(&p).await;
             }
         }
+        for p in &touched {
+            let n = self.model.resume(&p.model).await.ok();
+            let entry = (self.step, self.op, p.clone(), n.map(|s| s.messages.len()));
+            self.trail.push(entry);
+        }
         self.check_list().await;
         for p in &touched {
             self.check_session(p).await;
@@ -531,6 +552,8 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         stamped: HashSet::new(),
         ops: HashMap::new(),
         hits: 0,
+        op: "",
+        trail: Vec::new(),
     };
     let started = js_sys::Date::now();
     while soak.step < ops {

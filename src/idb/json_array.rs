@@ -106,7 +106,8 @@ pub(crate) fn last_element(text: &str) -> Result<Last, &'static str> {
             continue;
         }
         match byte {
-            b']' | b'}' => depth += 1,
+            // A closing bracket is part of an element, even of an empty one (`[]`, `{}`).
+            b']' | b'}' => (depth, seen) = (depth + 1, true),
             b'[' | b'{' if depth == 0 => {
                 return Ok(if seen { Last::At(i + 1) } else { Last::Empty });
             }
@@ -210,6 +211,11 @@ mod tests {
         assert_eq!(last_element("[ ]"), Ok(Last::Empty));
         assert_eq!(last_element(r#"["only"]"#), Ok(Last::At(1)));
         assert!(last_element("{}").is_err());
+        // An empty array or object is an element, not an empty array.
+        assert_eq!(last_element("[[]]"), Ok(Last::At(1)));
+        assert_eq!(last_element("[{}]"), Ok(Last::At(1)));
+        assert_eq!(last_element("[ [ ] ]"), Ok(Last::At(1)));
+        assert_eq!(last_element("[1,{}]"), Ok(Last::At(3)));
     }
 
     #[test]
@@ -235,7 +241,12 @@ mod tests {
             r#"[1, "a\\\"b", {"k": [1, {"n": null}]}, [], {}, "\\", [[["deep"]]], -2.5e10, "]", "[", true]"#,
         )
         .unwrap();
-        for n in 1..=values.len() {
+        // Every run of the values, so that each of them is once the first and once the last.
+        let runs =
+            (0..values.len()).flat_map(|from| (from + 1..=values.len()).map(move |to| from..to));
+        for run in runs {
+            let values = &values[run.start..];
+            let n = run.len();
             let text = serde_json::to_string(&values[..n]).unwrap();
             let Ok(Last::At(start)) = last_element(&text) else {
                 panic!("no last element in {text}");

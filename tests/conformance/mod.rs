@@ -51,6 +51,7 @@ macro_rules! for_each_case {
             nesting_past_max_depth_is_refused,
             append_carries_the_turns_state,
             replace_last_rewrites_only_the_last_message,
+            replace_last_replaces_empty_arrays_and_objects,
             replace_last_refuses_and_changes_nothing,
             watch_reports_each_committed_write_once,
             export_then_import_round_trips_exactly,

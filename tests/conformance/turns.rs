@@ -120,6 +120,36 @@ pub async fn replace_last_rewrites_only_the_last_message(m: &impl SessionManager
     }
 }
 
+pub async fn replace_last_replaces_empty_arrays_and_objects(m: &impl SessionManager) {
+    // A message may be any JSON value, `[]` and `{}` too, and be the only one: stores that scan
+    // their text for where the last message starts must not take `[[]]` for an empty history.
+    for first in [json!([]), json!({}), json!([[], {}])] {
+        let mut s = session("empty values", 0);
+        s.messages = vec![first.clone()];
+        m.save(&s).await.unwrap();
+        let id = s.metadata.id.as_str();
+        m.replace_last(id, json!({}), TurnOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            m.resume(id).await.unwrap().messages,
+            [json!({})],
+            "over {first}"
+        );
+        m.append(id, vec![json!([])], TurnOptions::default())
+            .await
+            .unwrap();
+        m.replace_last(id, first.clone(), TurnOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            m.resume(id).await.unwrap().messages,
+            [json!({}), first.clone()],
+            "after {first}"
+        );
+    }
+}
+
 pub async fn replace_last_refuses_and_changes_nothing(m: &impl SessionManager) {
     let empty = session("no messages", 0);
     m.save(&empty).await.unwrap();
