@@ -260,10 +260,13 @@ impl Soak {
         self.same(&format!("search {query:?}"), a, b);
     }
 
-    async fn check_session(&self, p: &Pair) {
+    /// Compares session `p` in both stores; returns how many messages it holds (if it exists).
+    async fn check_session(&self, p: &Pair) -> Option<usize> {
         let a = self.model.resume(&p.model).await.map(|s| self.session(s));
         let b = self.idb.resume(&p.idb).await.map(|s| self.session(s));
+        let count = a.as_ref().ok().map(|s| s.messages.len());
         self.same(&format!("resume {:?}", p.model), a, b);
+        count
     }
 
     fn count(&mut self, op: &'static str) {
@@ -454,14 +457,10 @@ impl Soak {
                 self.refused(&p).await;
             }
         }
-        for p in &touched {
-            let n = self.model.resume(&p.model).await.ok();
-            let entry = (self.step, self.op, p.clone(), n.map(|s| s.messages.len()));
-            self.trail.push(entry);
-        }
         self.check_list().await;
-        for p in &touched {
-            self.check_session(p).await;
+        for p in touched {
+            let count = self.check_session(&p).await;
+            self.trail.push((self.step, self.op, p, count));
         }
         if self.step.is_multiple_of(SEARCH_EVERY) {
             self.check_search().await;
