@@ -106,17 +106,19 @@ impl IndexedDbSessionManager {
         let tx = SessionTx::write(&self.inner, WRITING, format!("rewinding session \"{id}\""))?;
         let keep = u64::from(turn_index);
         let (record, kept, state) = (tx.record(id)?, tx.chunks(id, Some(keep))?, tx.state(id)?);
+        let cut = tx.cut_at(id, keep)?;
         let record = record.await?;
         let mut kept = kept.await?;
+        let cut = cut.await?;
         let keep = keep.min(record.message_count);
         if keep < record.message_count {
-            tx.delete_chunks(id, keep)?;
+            tx.delete_chunks(id, &cut)?;
             // The last chunk kept starts before the cut; it may hold messages after it.
             match kept.last_mut() {
                 Some(last) => {
                     if let Some(text) = chunks::cut(id, &last.text, keep - last.start)? {
                         last.text = text;
-                        tx.put_chunk(id, last)?;
+                        tx.put_chunk(id, last);
                     }
                 }
                 None if keep > 0 => {
@@ -164,9 +166,9 @@ impl IndexedDbSessionManager {
         let count = record.message_count;
         tx.index_messages(id, count, &texts)?;
         let written = chunks::appended(id, last.as_ref(), count, &texts)?;
-        let last = tx.put_chunks(id, written)?.or(last);
+        let last = tx.put_chunks(id, written).or(last);
         if let Some(state) = &options.state {
-            tx.put_state(id, state)?;
+            tx.put_state(id, state);
         }
         let count = count + texts.len() as u64;
         let state = options.state.is_some();
@@ -186,16 +188,18 @@ impl IndexedDbSessionManager {
         rules::check_id(id)?;
         let doing = format!("replacing the last message of session \"{id}\"");
         let tx = SessionTx::write(&self.inner, WRITING, doing)?;
+        let last_words = tx.last_words(id)?;
         let (record, last) = tx.record_and_last_chunk(id).await?;
         let count = record.message_count;
         rules::check_has_last_message(count, id)?;
+        let cut = tx.cut_after(id, count - 1, last_words.await?).await?;
         let mut meta = record.metadata;
         rules::add_tokens(&mut meta, options.tokens)?;
         let last = chunks::with_last_replaced(id, last.as_ref(), count, &text)?;
-        tx.put_chunk(id, &last)?;
-        tx.reindex_from(id, count - 1, std::slice::from_ref(&text))?;
+        tx.put_chunk(id, &last);
+        tx.reindex_from(id, &cut, std::slice::from_ref(&text))?;
         if let Some(state) = &options.state {
-            tx.put_state(id, state)?;
+            tx.put_state(id, state);
         }
         let state = options.state.is_some();
         let dirty = record.dirty.after(Wrote::Replaced {
@@ -218,8 +222,8 @@ impl IndexedDbSessionManager {
         tx.delete_session(id)?;
         // The server has it: the next sync deletes it there too.
         if let Some(synced) = synced.await? {
-            tx.forget_synced(id)?;
-            tx.put_deletion(id, synced)?;
+            tx.forget_synced(id);
+            tx.put_deletion(id, synced);
         }
         tx.commit().await
     }
@@ -244,8 +248,8 @@ impl IndexedDbSessionManager {
         // re-encoded.
         let chunks = chunks.await?;
         tx.index_copy(&meta.id, words.await?, &chunks)?;
-        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks)?);
-        tx.put_state(&meta.id, &state.await?)?;
+        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks));
+        tx.put_state(&meta.id, &state.await?);
         let dirty = Dirty::default().after(Wrote::Whole);
         let copy = tx.finish(meta, record.message_count, last, dirty);
         Ok(copy.await?.metadata)

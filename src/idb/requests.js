@@ -257,21 +257,9 @@ export async function firstHolding(store, keys, prefixes, enough) {
   return [Uint32Array.from(block), Float64Array.from(index)];
 }
 
-/**
- * Deletes the `words` blocks of session `id` in `store` from message `from` on, and cuts the
- * block holding message `from - 1` to end with it: the words of every message before `from`
- * stay, none of those after it.
- */
-export function cutWords(store, id, from) {
-  store.delete(IDBKeyRange.bound([id, from], [id, Infinity]));
-  if (from === 0) return;
-  const req = store.openCursor(IDBKeyRange.bound([id, 0], [id, from], false, true), "prev");
-  req.onsuccess = () => {
-    const cursor = req.result;
-    if (!cursor) return;
-    const start = cursor.primaryKey[1];
-    if (start + blockLength(cursor.value) > from) cursor.update(cutBlock(cursor.value, from - start));
-  };
+/** Block `b` cut to its first `n` messages (`n` ≥ 1), or undefined if it holds no more. */
+export function blockCut(b, n) {
+  return blockLength(b) > n ? cutBlock(b, n) : undefined;
 }
 
 /**

@@ -55,10 +55,10 @@ extern "C" {
         prefixes: &Array,
         enough: u32,
     ) -> Promise;
-    /// Queues deleting the `words` blocks of session `id` from message `from` on, and cutting
-    /// the block before to end at `from`.
-    #[wasm_bindgen(catch, js_name = cutWords)]
-    pub(crate) fn cut_words(store: &IdbObjectStore, id: &str, from: f64) -> Result<(), JsValue>;
+    /// `words` block `b` cut to its first `n` messages (`n` ≥ 1), or undefined if it holds
+    /// no more.
+    #[wasm_bindgen(js_name = blockCut)]
+    pub(crate) fn block_cut(b: &JsValue, n: u32) -> JsValue;
     /// How many entries `index` holds within `range`, or `cap` if at least that many.
     #[wasm_bindgen(js_name = countUpTo)]
     pub(crate) fn count_up_to(index: &IdbIndex, range: &IdbKeyRange, cap: f64) -> Promise;

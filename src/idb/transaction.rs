@@ -3,9 +3,11 @@
 //! `Result`, so an operation reads top to bottom with `?`.
 //!
 //! Reads are sent when asked for and awaited later, so all of an operation's reads share one
-//! round trip. Writes are queued; a failing one aborts the transaction, and the error surfaces
-//! where it commits. A write transaction dropped before [`SessionTx::commit`] (an operation that
-//! returned early with an error) is aborted, so nothing it queued is kept.
+//! round trip. Writes are queued and sent together when the transaction commits, after every
+//! read (`write.rs` says why), so reads see the store as it was before the transaction; a
+//! failing write aborts the transaction, and the error surfaces where it commits. A write
+//! transaction dropped before [`SessionTx::commit`] (an operation that returned early with an
+//! error) is aborted, so nothing it queued is kept.
 //! [`SessionTx::finish`] is the one ending of every write that keeps a session.
 
 use std::future::Future;
@@ -25,9 +27,11 @@ use crate::error::{Error, Result};
 use crate::rules::Clock;
 
 mod index;
+mod queries;
 mod sync;
 mod write;
 
+pub(crate) use index::Cut;
 pub(crate) use write::Writing;
 
 /// A read-only transaction.

@@ -400,6 +400,27 @@ pub async fn search_keeps_long_histories_exact_through_every_edit(m: &impl Sessi
     m.rewind(&fork.id, 10).await.unwrap();
     assert_eq!(found(m, &word(20)).await, [at(&s, 20)]);
     assert_eq!(shared().await, 32 + 10);
+    // Saves over a history of 40 (blocks of 32 and 8) that keep its first 20, or first 32,
+    // messages: the words of those stay, none of those after.
+    for keep in [20, 32] {
+        let mut t = chat("a", &[], numbered(200..240));
+        m.save(&t).await.unwrap();
+        t.messages.truncate(keep);
+        t.messages.push(user("w950 edited"));
+        m.save(&t).await.unwrap();
+        let last = word(200 + keep - 1);
+        assert_eq!(found(m, &last).await, [at(&t, keep as u64 - 1)], "{last}");
+        for i in [keep, 32, 39] {
+            assert_eq!(
+                found(m, &word(200 + i)).await,
+                [],
+                "{} after {keep}",
+                word(200 + i)
+            );
+        }
+        assert_eq!(found(m, "w950").await, [at(&t, keep as u64)]);
+        m.delete(&t.metadata.id).await.unwrap();
+    }
 }
 
 pub async fn search_finds_chinese_japanese_and_korean_words(m: &impl SessionManager) {

@@ -89,6 +89,16 @@ async function readBack({ SessionStore }, _raw, dbName) {
   return { list, session };
 }
 
+/** Reads back `dbName` in `reader`, saying where in the sweep a read that fails was. */
+async function readAfter(reader, dbName, where) {
+  try {
+    return await run(reader, readBack, dbName);
+  } catch (e) {
+    e.message = `${where}: ${e.message}`;
+    throw e;
+  }
+}
+
 function assertWhole({ list, session }, where) {
   const v = session.state.version;
   assert.ok(v === 0 || v === 1, `${where}: state ${JSON.stringify(session.state)}`);
@@ -130,7 +140,8 @@ test(`a crash at any of ${POINTS} points of a ${NEW_LEN}-message save leaves one
       await page.close();
     }
     ways[way]++;
-    const v = assertWhole(await run(reader, readBack, dbName), `${way} after ${delay} ms (point ${i})`);
+    const where = `${way} after ${delay} ms (point ${i})`;
+    const v = assertWhole(await readAfter(reader, dbName, where), where);
     outcomes[v === 0 ? "old" : "new"]++;
     if (!page.isClosed()) await page.close();
   }
@@ -187,7 +198,8 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
     await page.close().catch(() => {}); // a crashed window may refuse to close cleanly
     ways[way]++;
     const reader = await site.tab(context);
-    const v = assertWhole(await run(reader, readBack, dbName), `${way} after ${delay} ms (point ${i})`);
+    const where = `${way} after ${delay} ms (point ${i})`;
+    const v = assertWhole(await readAfter(reader, dbName, where), where);
     outcomes[v === 0 ? "old" : "new"]++;
     await reader.close();
   }

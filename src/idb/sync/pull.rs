@@ -88,13 +88,13 @@ impl IndexedDbSessionManager {
         }
         let applied = match (entry.kind, record) {
             (EntryKind::Delete, None) => {
-                tx.forget_synced(id)?;
+                tx.forget_synced(id);
                 Applied::Already
             }
             (EntryKind::Delete, Some(_)) => {
                 tx.delete_session(id)?;
-                tx.forget_synced(id)?;
-                tx.forget_deletion(id)?;
+                tx.forget_synced(id);
+                tx.forget_deletion(id);
                 Applied::Yes
             }
             (EntryKind::Put, Some(local)) if synced.is_none() || local.dirty.has_content() => {
@@ -132,7 +132,7 @@ impl IndexedDbSessionManager {
                         base: entry.seq,
                         ..synced
                     },
-                )?;
+                );
                 Applied::Yes
             }
             (EntryKind::Patch, Some(local)) => {
@@ -155,7 +155,7 @@ impl IndexedDbSessionManager {
                         base: entry.seq,
                         count,
                     },
-                )?;
+                );
                 Applied::Yes
             }
         };
@@ -175,7 +175,7 @@ impl IndexedDbSessionManager {
                 if tx.exists(id)?.await? {
                     tx.delete_session(id)?;
                 }
-                tx.forget_synced(id)?;
+                tx.forget_synced(id);
             }
         }
         tx.commit().await
@@ -192,7 +192,7 @@ impl IndexedDbSessionManager {
             None => SyncState::new(),
         };
         state.cursor = cursor.unwrap_or(state.cursor);
-        tx.put_sync_state(&state)?;
+        tx.put_sync_state(&state);
         tx.commit().await?;
         Ok(state)
     }
@@ -210,7 +210,7 @@ impl IndexedDbSessionManager {
             if tx.exists(&id)?.await? {
                 tx.delete_session(&id)?;
             }
-            tx.forget_synced(&id)?;
+            tx.forget_synced(&id);
         }
         tx.commit().await
     }
@@ -224,7 +224,8 @@ impl SessionTx<'_, Writing> {
         let cut = entry.cut;
         let last = match cut < local.message_count {
             true => {
-                self.delete_chunks(id, cut)?;
+                let words = self.cut_at(id, cut)?.await?;
+                self.delete_chunks(id, &words)?;
                 match cut {
                     0 => None,
                     _ => match self.chunk_holding(id, cut - 1)?.await? {
@@ -234,7 +235,7 @@ impl SessionTx<'_, Writing> {
                                 start: holding.start,
                                 text: kept.unwrap_or(holding.text),
                             };
-                            self.put_chunk(id, &holding)?;
+                            self.put_chunk(id, &holding);
                             Some(holding)
                         }
                         None => {
@@ -247,9 +248,9 @@ impl SessionTx<'_, Writing> {
         };
         self.index_messages(id, cut, &entry.texts)?;
         let written = chunks::appended(id, last.as_ref(), cut, &entry.texts)?;
-        self.put_chunks(id, written)?;
+        self.put_chunks(id, written);
         if let Some(state) = &entry.state {
-            self.put_state(id, state)?;
+            self.put_state(id, state);
         }
         Ok(cut + entry.texts.len() as u64)
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::idb::chunks::{self, LastChunk};
 use crate::idb::record::SessionRecord;
 use crate::idb::schema::{DELETIONS, SYNC, SYNCED, SYNCING};
-use crate::idb::transaction::{SessionTx, Writing};
+use crate::idb::transaction::{Cut, SessionTx, Writing};
 use crate::idb::IndexedDbSessionManager;
 use crate::js_value::{metadata_to_js, Shape};
 use crate::rules;
@@ -108,7 +108,7 @@ impl IndexedDbSessionManager {
             state
                 .inflight
                 .push(sent(&mut state.next_op, Kind::Delete, &id, 0, text));
-            tx.forget_deletion(&id)?;
+            tx.forget_deletion(&id);
         }
         // Pages of sessions written since the last push, until the push is full or none is left.
         let mut bytes = 0;
@@ -126,7 +126,7 @@ impl IndexedDbSessionManager {
                 state
                     .inflight
                     .push(sent(&mut state.next_op, kind, id, count, text));
-                tx.mark_clean(record)?;
+                tx.mark_clean(record);
                 if state.inflight.len() >= limit as usize || bytes >= PUSH_BYTES {
                     break 'pages;
                 }
@@ -136,7 +136,7 @@ impl IndexedDbSessionManager {
                 break;
             }
         }
-        tx.put_sync_state(&state)?;
+        tx.put_sync_state(&state);
         tx.commit().await?;
         Ok(state)
     }
@@ -188,7 +188,7 @@ impl IndexedDbSessionManager {
                             base: version,
                             count,
                         },
-                    )?;
+                    );
                     report.pushed += 1;
                 }
                 (Outcome::Applied { version }, Kind::Meta) => {
@@ -199,7 +199,7 @@ impl IndexedDbSessionManager {
                                 base: version,
                                 ..synced
                             },
-                        )?;
+                        );
                     }
                     report.pushed += 1;
                 }
@@ -209,7 +209,7 @@ impl IndexedDbSessionManager {
                     if tx.exists(&sent.id)?.await? {
                         tx.delete_session(&sent.id)?;
                     }
-                    tx.forget_synced(&sent.id)?;
+                    tx.forget_synced(&sent.id);
                 }
                 (Outcome::Conflict, _) if !conflicts.contains(&sent.id) => {
                     conflicts.push(sent.id.clone())
@@ -219,7 +219,7 @@ impl IndexedDbSessionManager {
         }
         state.acked = state.inflight.last().map_or(state.acked, |s| s.op);
         state.inflight.clear();
-        tx.put_sync_state(&state)?;
+        tx.put_sync_state(&state);
         tx.commit().await?;
         Ok(conflicts)
     }
@@ -242,8 +242,8 @@ impl IndexedDbSessionManager {
         meta.id = uuid::Uuid::new_v4().to_string();
         meta.name = Some(rules::conflict_name(local.metadata.name.as_deref()));
         tx.index_whole(&meta.id, &chunks)?;
-        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks)?);
-        tx.put_state(&meta.id, &state)?;
+        let last = LastChunk::Known(tx.put_chunks(&meta.id, chunks));
+        tx.put_state(&meta.id, &state);
         let dirty = Dirty::default().after(Wrote::Whole);
         tx.put_record(meta, local.message_count, last, dirty)
             .await?;
@@ -252,7 +252,7 @@ impl IndexedDbSessionManager {
             Some(put) => tx.put_whole(put, Some(&local)).await?,
             None => {
                 tx.delete_session(id)?;
-                tx.forget_synced(id)?;
+                tx.forget_synced(id);
             }
         }
         tx.commit().await
@@ -268,12 +268,12 @@ impl SessionTx<'_, Writing> {
         local: Option<&SessionRecord>,
     ) -> Result<()> {
         let id = put.id.as_str();
-        self.delete_chunks(id, 0)?;
+        self.delete_chunks(id, &Cut::WHOLE)?;
         let chunks = chunks::saved(&put.chunks);
         self.index_whole(id, &chunks)?;
-        let last = LastChunk::Known(self.put_chunks(id, chunks)?);
+        let last = LastChunk::Known(self.put_chunks(id, chunks));
         if let Some(state) = &put.state {
-            self.put_state(id, state)?;
+            self.put_state(id, state);
         }
         let server = put.metadata.as_ref().expect("a put has metadata");
         let (meta, dirty) = match local {
@@ -290,8 +290,9 @@ impl SessionTx<'_, Writing> {
                 base: put.seq,
                 count: put.count,
             },
-        )?;
-        self.forget_deletion(id)
+        );
+        self.forget_deletion(id);
+        Ok(())
     }
 }
 

@@ -1,44 +1,135 @@
 //! The search index's share of every write, queued in the write's own transaction: the words
 //! of the messages it adds or changes, and the `indexed` mark of each session whose words are
 //! complete. With search off a write indexes nothing and drops the mark of what it changes, so
-//! a later connection with search on indexes that session again. And the reads of the index and
-//! of the filters' indexes that `search` and `list_filtered` make.
+//! a later connection with search on indexes that session again. A write that cuts a session's
+//! words reads first the block the cut falls in ([`Cut`]): its shortened copy is queued like
+//! every other write. (The reads `search` makes are in `queries.rs`.)
 
-use std::collections::HashSet;
 use std::future::Future;
 
-use js_sys::{Array, Float64Array, Uint32Array};
+use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::IdbKeyRange;
 
 use super::{SessionTx, Writing};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::idb::chunks::{self, Chunk};
-use crate::idb::requests::{self, NewestFirst};
-use crate::idb::schema::{
-    AGENT, CHUNKS, INDEXED, SESSIONS, TAG, UPDATED_AT, WORD, WORDS, WORDS_BLOCK,
-};
+use crate::idb::requests;
+use crate::idb::schema::{CHUNKS, INDEXED, SESSIONS, WORDS, WORDS_BLOCK};
 use crate::js_value::get;
 use crate::search::words::browser::shared_messages;
-use crate::search::Filter;
+
+/// A word block: the index of its first message, and the block.
+pub(crate) type WordsBlock = (u64, JsValue);
+
+/// Where a write cuts a session's messages: message `from` on go, and with them their words.
+/// `before` is the block the cut may fall in, the one that starts last before `from`, read
+/// before any write of the transaction; the cut shortens it if it runs past `from`.
+pub(crate) struct Cut {
+    pub from: u64,
+    before: Option<WordsBlock>,
+}
+
+impl Cut {
+    /// A cut before the first message: every word goes, none is shortened.
+    pub const WHOLE: Cut = Cut {
+        from: 0,
+        before: None,
+    };
+}
 
 impl SessionTx<'_, Writing> {
+    /// The cut of session `id`'s messages at `from`: reads the block it falls in (nothing to
+    /// read at 0, or with search off, where a write drops the session's `indexed` mark and the
+    /// next indexing starts it afresh).
+    pub fn cut_at(&self, id: &str, from: u64) -> Result<impl Future<Output = Result<Cut>>> {
+        let read = match from > 0 && self.inner.searcher.is_some() {
+            false => None,
+            true => {
+                let range = chunks::before(id, from).map_err(|e| self.fail(&e))?;
+                Some(self.last_words_in(id, &range)?)
+            }
+        };
+        Ok(async move {
+            let before = match read {
+                Some(read) => read.await?,
+                None => None,
+            };
+            Ok(Cut { from, before })
+        })
+    }
+
+    /// Session `id`'s last word block (none with search off): read alongside a write's other
+    /// reads, it is the block a cut falls in when the cut is past its start, which saves a
+    /// read for [`cut_after`](Self::cut_after).
+    pub fn last_words(&self, id: &str) -> Result<impl Future<Output = Result<Option<WordsBlock>>>> {
+        let read = match self.inner.searcher.is_some() {
+            false => None,
+            true => {
+                let range = chunks::from(id, 0).map_err(|e| self.fail(&e))?;
+                Some(self.last_words_in(id, &range)?)
+            }
+        };
+        Ok(async move {
+            match read {
+                Some(read) => read.await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The cut at `from` of session `id`, whose last word block is `last`: that block if the
+    /// cut falls in it, else read. A session's blocks follow one another without a gap (each
+    /// write puts its blocks from where it cut, or from the end), so a last block that starts
+    /// at `from` leaves nothing before to shorten.
+    pub async fn cut_after(&self, id: &str, from: u64, last: Option<WordsBlock>) -> Result<Cut> {
+        match last {
+            None => Ok(Cut { from, before: None }),
+            Some(last) if last.0 < from => Ok(Cut {
+                from,
+                before: Some(last),
+            }),
+            Some(last) if last.0 == from => Ok(Cut { from, before: None }),
+            Some(_) => self.cut_at(id, from)?.await,
+        }
+    }
+
+    /// The last word block of session `id` within `range`.
+    fn last_words_in(
+        &self,
+        id: &str,
+        range: &JsValue,
+    ) -> Result<impl Future<Output = Result<Option<WordsBlock>>>> {
+        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
+        let id = id.to_owned();
+        Ok(
+            self.wait(requests::last_entry(&store, range), move |entry| {
+                if entry.is_undefined() {
+                    return Ok(None);
+                }
+                let entry: Array = entry.unchecked_into();
+                Ok(Some((chunks::start_of(&id, &entry.get(0))?, entry.get(1))))
+            }),
+        )
+    }
+
     /// Queues the word blocks of the messages of session `id` from `from` on, whose JSON texts
     /// are `texts` (an append's, a replaced last message), after the blocks it had from there.
     pub fn index_messages(&self, id: &str, from: u64, texts: &[JsValue]) -> Result<()> {
         let Some(searcher) = &self.inner.searcher else {
-            return self.unmark_indexed(id);
+            self.unmark_indexed(id);
+            return Ok(());
         };
         let texts: Array = texts.iter().collect();
         let blocks = searcher.message_blocks(&texts).map_err(|e| self.fail(&e))?;
-        self.put_blocks(id, from, &blocks)
+        self.put_blocks(id, from, &blocks);
+        Ok(())
     }
 
     /// [`index_messages`](Self::index_messages) in place of the words session `id` had from
-    /// `from` on (a replaced last message).
-    pub fn reindex_from(&self, id: &str, from: u64, texts: &[JsValue]) -> Result<()> {
-        self.unindex_from(id, from)?;
-        self.index_messages(id, from, texts)
+    /// where `cut` falls on (a replaced last message).
+    pub fn reindex_from(&self, id: &str, cut: &Cut, texts: &[JsValue]) -> Result<()> {
+        self.unindex_from(id, cut)?;
+        self.index_messages(id, cut.from, texts)
     }
 
     /// Queues the word blocks of a session's whole history, its `chunks`, and marks it indexed.
@@ -48,13 +139,13 @@ impl SessionTx<'_, Writing> {
 
     /// How many leading messages the history stored for session `id` (read now, before any
     /// write of this transaction) shares with `texts`, the chunk texts of one to be saved over
-    /// it: messages whose words a save keeps. 0 when the session is new or not indexed, or
-    /// search is off.
+    /// it: messages whose words a save keeps (0 when the session is new or not indexed, or
+    /// search is off); and its last word block, for [`cut_after`](Self::cut_after).
     pub fn shared_words(
         &self,
         id: &str,
         texts: &Array,
-    ) -> Result<impl Future<Output = Result<u64>>> {
+    ) -> Result<impl Future<Output = Result<(u64, Option<WordsBlock>)>>> {
         let reads = match self.inner.searcher.is_some() {
             false => None,
             true => {
@@ -67,36 +158,39 @@ impl SessionTx<'_, Writing> {
                     self.wait(record, Ok),
                     self.wait(marked, Ok),
                     self.wait(old, Ok),
+                    self.last_words(id)?,
                 ))
             }
         };
         let texts = texts.clone();
         Ok(async move {
-            let Some((record, marked, old)) = reads else {
-                return Ok(0);
+            let Some((record, marked, old, last)) = reads else {
+                return Ok((0, None));
             };
             let (record, marked, old) = (record.await?, marked.await?, old.await?);
             let count = get(&record, "messageCount").as_f64();
-            Ok(match (marked.as_f64() == Some(1.0), count) {
+            let shared = match (marked.as_f64() == Some(1.0), count) {
                 (true, Some(count)) => shared_messages(old.unchecked_ref(), count, &texts) as u64,
                 _ => 0,
-            })
+            };
+            Ok((shared, last.await?))
         })
     }
 
     /// Queues the word blocks of a saved history, its `chunks`, in place of those of the
-    /// history it replaces, whose first `shared` messages it keeps (their blocks stay); marks
+    /// history it replaces, whose messages before `cut` it shares (their blocks stay); marks
     /// the session indexed.
-    pub fn reindex_saved(&self, id: &str, chunks: &[Chunk], shared: u64) -> Result<()> {
-        self.unindex_from(id, shared)?;
-        self.index_history_from(id, chunks, shared)
+    pub fn reindex_saved(&self, id: &str, chunks: &[Chunk], cut: &Cut) -> Result<()> {
+        self.unindex_from(id, cut)?;
+        self.index_history_from(id, chunks, cut.from)
     }
 
     /// Queues the word blocks of the messages of history `chunks` from message `from` on, and
     /// marks session `id` indexed.
     fn index_history_from(&self, id: &str, chunks: &[Chunk], from: u64) -> Result<()> {
         let Some(searcher) = &self.inner.searcher else {
-            return self.unmark_indexed(id);
+            self.unmark_indexed(id);
+            return Ok(());
         };
         for (n, chunk) in chunks.iter().enumerate() {
             // A chunk wholly before `from` is skipped unparsed.
@@ -107,11 +201,10 @@ impl SessionTx<'_, Writing> {
             let blocks = searcher
                 .chunk_blocks(&chunk.text, skip as u32)
                 .map_err(|e| self.fail(&e))?;
-            self.put_blocks(id, chunk.start + skip, &blocks)?;
+            self.put_blocks(id, chunk.start + skip, &blocks);
         }
-        self.queue(INDEXED, |s| {
-            s.put_with_key(&JsValue::TRUE, &JsValue::from_str(id))
-        })
+        self.mark_indexed(id);
+        Ok(())
     }
 
     /// Session `id`'s word blocks, `[keys, blocks]`, if it is indexed and search is on (else
@@ -160,270 +253,48 @@ impl SessionTx<'_, Writing> {
         };
         for (key, block) in keys.iter().zip(blocks.iter()) {
             let start = chunks::start_of(id, &key)?;
-            self.queue(WORDS, |s| s.put_with_key(&block, &chunks::key(id, start)))?;
+            self.queue_put(WORDS, Some(chunks::key(id, start)), block);
         }
-        self.queue(INDEXED, |s| {
-            s.put_with_key(&JsValue::TRUE, &JsValue::from_str(id))
-        })
+        self.mark_indexed(id);
+        Ok(())
     }
 
     /// [`index_whole`](Self::index_whole), after deleting whatever words session `id` had.
     pub fn reindex_whole(&self, id: &str, chunks: &[Chunk]) -> Result<()> {
-        self.unindex_from(id, 0)?;
+        self.unindex_from(id, &Cut::WHOLE)?;
         self.index_whole(id, chunks)
     }
 
-    /// Queues deleting the words of the messages of session `id` from `from` on.
-    pub(super) fn unindex_from(&self, id: &str, from: u64) -> Result<()> {
-        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
-        requests::cut_words(&store, id, from as f64).map_err(|e| self.fail(&e))
+    /// Queues deleting the words of the messages of session `id` from where `cut` falls on:
+    /// the blocks from there, and the end of the block before that runs past it.
+    pub(super) fn unindex_from(&self, id: &str, cut: &Cut) -> Result<()> {
+        let range = chunks::from(id, cut.from).map_err(|e| self.fail(&e))?;
+        self.queue_delete(WORDS, range);
+        if let Some((start, block)) = cut.before.as_ref().filter(|(s, _)| *s < cut.from) {
+            let kept = requests::block_cut(block, (cut.from - start) as u32);
+            if !kept.is_undefined() {
+                self.queue_put(WORDS, Some(chunks::key(id, *start)), kept);
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues marking session `id` indexed: its words are complete.
+    fn mark_indexed(&self, id: &str) {
+        self.queue_put(INDEXED, Some(JsValue::from_str(id)), JsValue::TRUE);
     }
 
     /// Queues forgetting that session `id` is indexed.
-    pub(super) fn unmark_indexed(&self, id: &str) -> Result<()> {
-        self.queue(INDEXED, |s| s.delete(&JsValue::from_str(id)))
+    pub(super) fn unmark_indexed(&self, id: &str) {
+        self.queue_delete(INDEXED, JsValue::from_str(id));
     }
 
     /// Queues `blocks`, the first holding message `from`, each [`WORDS_BLOCK`] messages after
     /// the one before.
-    fn put_blocks(&self, id: &str, from: u64, blocks: &Array) -> Result<()> {
+    fn put_blocks(&self, id: &str, from: u64, blocks: &Array) {
         for (n, block) in blocks.iter().enumerate() {
             let key = chunks::key(id, from + (n * WORDS_BLOCK) as u64);
-            self.queue(WORDS, |s| s.put_with_key(&block, &key))?;
-        }
-        Ok(())
-    }
-}
-
-/// Blocks read from the `word` index's keys: `(session id, first message)` pairs, each id once.
-pub(crate) struct Blocks {
-    pub ids: Vec<String>,
-    /// Per block, its session's place in `ids`.
-    pub session: Vec<u32>,
-    pub start: Vec<f64>,
-}
-
-/// Messages holding every word of a query, found in the blocks read: per message, its
-/// session's place in `ids`, its index and its word keys; and how many blocks were read.
-pub(crate) struct Holding {
-    pub ids: Vec<String>,
-    pub read: usize,
-    pub session: Vec<u32>,
-    pub index: Vec<f64>,
-    pub words: Vec<Vec<String>>,
-}
-
-impl Holding {
-    fn from_js(found: JsValue) -> Holding {
-        let found: Array = found.unchecked_into();
-        let words = found.get(4).unchecked_into::<Array>();
-        Holding {
-            ids: strings(&found.get(0)),
-            read: found.get(1).as_f64().unwrap_or(0.0) as usize,
-            session: found.get(2).unchecked_into::<Uint32Array>().to_vec(),
-            index: found.get(3).unchecked_into::<Float64Array>().to_vec(),
-            words: words.iter().map(|w| strings(&w)).collect(),
+            self.queue_put(WORDS, Some(key), block);
         }
     }
-}
-
-impl<M> SessionTx<'_, M> {
-    /// The key range of the `word` index holding every word that starts with `prefix`.
-    fn prefix_range(&self, prefix: &str) -> Result<IdbKeyRange> {
-        // Every string that starts with `prefix` sorts between it and it followed by U+FFFF
-        // (IndexedDB compares UTF-16 code units; astral characters are surrogates, below it).
-        let upper = format!("{prefix}\u{FFFF}");
-        IdbKeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper))
-            .map_err(|e| self.fail(&e))
-    }
-
-    /// How many (block, word) entries of the `word` index start with `prefix`, or `cap` if at
-    /// least that many (then cheaper than counting them all).
-    pub fn count_with_prefix(
-        &self,
-        prefix: &str,
-        cap: f64,
-    ) -> Result<impl Future<Output = Result<f64>>> {
-        let range = self.prefix_range(prefix)?;
-        let index = self
-            .tx
-            .object_store(WORDS)
-            .and_then(|s| s.index(WORD))
-            .map_err(|e| self.fail(&e))?;
-        let read = requests::count_up_to(&index, &range, cap);
-        Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0))))
-    }
-
-    /// The blocks holding a word that starts with `prefix`, from the index's keys alone.
-    pub fn blocks_with_prefix(&self, prefix: &str) -> Result<impl Future<Output = Result<Blocks>>> {
-        let range = self.prefix_range(prefix)?;
-        let read = self.send(WORDS, |s| s.index(WORD)?.get_all_keys_with_key(&range))?;
-        Ok(self.wait(read, |keys| {
-            let split = requests::split_block_keys(&keys);
-            Ok(Blocks {
-                ids: strings(&split.get(0)),
-                session: split.get(1).unchecked_into::<Uint32Array>().to_vec(),
-                start: split.get(2).unchecked_into::<Float64Array>().to_vec(),
-            })
-        }))
-    }
-
-    /// Of the blocks keyed `keys` (`[id, start]`), read in that order until `enough` messages
-    /// holding a word that starts with each of `prefixes` are found: per message, the place of
-    /// its block in `keys` and its index, each block's last message first.
-    pub fn first_holding(
-        &self,
-        keys: &Array,
-        prefixes: &Array,
-        enough: usize,
-    ) -> Result<impl Future<Output = Result<(Vec<u32>, Vec<f64>)>>> {
-        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
-        let read = requests::first_holding(&store, keys, prefixes, enough as u32);
-        Ok(self.wait(read, |found| {
-            let found: Array = found.unchecked_into();
-            Ok((
-                found.get(0).unchecked_into::<Uint32Array>().to_vec(),
-                found.get(1).unchecked_into::<Float64Array>().to_vec(),
-            ))
-        }))
-    }
-
-    /// The messages holding a word that starts with each of `prefixes`, of the blocks holding
-    /// a word that starts with `rarest`.
-    pub fn messages_holding(
-        &self,
-        rarest: &str,
-        prefixes: &Array,
-    ) -> Result<impl Future<Output = Result<Holding>>> {
-        let range = self.prefix_range(rarest)?;
-        let index = self
-            .tx
-            .object_store(WORDS)
-            .and_then(|s| s.index(WORD))
-            .map_err(|e| self.fail(&e))?;
-        let read = requests::messages_holding(&index, &range, prefixes);
-        Ok(self.wait(read, |found| Ok(Holding::from_js(found))))
-    }
-
-    /// How many records `store` holds.
-    pub fn count(&self, store: &str) -> Result<impl Future<Output = Result<u64>>> {
-        let read = self.send(store, |s| s.count())?;
-        Ok(self.wait(read, |n| Ok(n.as_f64().unwrap_or(0.0) as u64)))
-    }
-
-    /// The ids of the sessions `filter` admits, most recently written first: from the
-    /// `updated_at` index, or the `tag` or the `agent` index (a filter with both reads the tag's
-    /// and keeps the ids the agent's also holds). Keys only; no record is read.
-    pub fn ids_newest_first(
-        &self,
-        filter: &Filter,
-    ) -> Result<impl Future<Output = Result<Vec<String>>>> {
-        let ids = match filter.is_empty() {
-            true => self.send(SESSIONS, |s| s.index(UPDATED_AT)?.get_all_keys())?,
-            false => {
-                let (index, range) = self.filter_range(filter)?;
-                self.send(SESSIONS, |s| s.index(index)?.get_all_keys_with_key(&range))?
-            }
-        };
-        let agent = match (&filter.tag, &filter.agent_name) {
-            (Some(_), Some(agent)) => {
-                let range = Self::first_key_range(agent).map_err(|e| self.fail(&e))?;
-                Some(self.send(SESSIONS, |s| s.index(AGENT)?.get_all_keys_with_key(&range))?)
-            }
-            _ => None,
-        };
-        let (ids, agent) = (self.wait(ids, Ok), agent.map(|a| self.wait(a, Ok)));
-        Ok(async move {
-            let ids = strings(&ids.await?);
-            let ids = ids.into_iter().rev();
-            Ok(match agent {
-                None => ids.collect(),
-                Some(agent) => {
-                    let of_agent: HashSet<String> = strings(&agent.await?).into_iter().collect();
-                    ids.filter(|id| of_agent.contains(id)).collect()
-                }
-            })
-        })
-    }
-
-    /// A walk of the sessions `filter` admits, newest first, for [`next_holding`](Self::next_holding).
-    pub fn newest_first(&self, filter: &Filter) -> Result<NewestFirst> {
-        let sessions = self.tx.object_store(SESSIONS).map_err(|e| self.fail(&e))?;
-        let (index, range, agent) = match filter.is_empty() {
-            true => (UPDATED_AT, JsValue::NULL, None),
-            false => {
-                let (index, range) = self.filter_range(filter)?;
-                let agent = filter.tag.as_ref().and(filter.agent_name.clone());
-                (index, range.into(), agent)
-            }
-        };
-        let index = sessions.index(index).map_err(|e| self.fail(&e))?;
-        Ok(NewestFirst::new(&index, range, agent))
-    }
-
-    /// The next `n` sessions of `walker` and, in their blocks, the messages holding a word
-    /// that starts with each of `prefixes`; `read` counts the blocks read to find them.
-    pub fn next_holding(
-        &self,
-        walker: &NewestFirst,
-        n: usize,
-        prefixes: &Array,
-    ) -> Result<impl Future<Output = Result<Holding>>> {
-        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
-        let read = requests::next_holding(walker, &store, n as u32, prefixes);
-        Ok(self.wait(read, |found| Ok(Holding::from_js(found))))
-    }
-
-    /// The metadata objects of the sessions `filter` (not empty) admits, newest first: `limit`
-    /// of them after skipping `offset`, walking the filter's index range from its newest key.
-    pub fn metadata_admitted(
-        &self,
-        filter: &Filter,
-        offset: usize,
-        limit: usize,
-    ) -> Result<impl Future<Output = Result<Array>>> {
-        let (index, range) = self.filter_range(filter)?;
-        let index = self
-            .tx
-            .object_store(SESSIONS)
-            .and_then(|s| s.index(index))
-            .map_err(|e| self.fail(&e))?;
-        let agent = match filter.tag.is_some() {
-            true => filter.agent_name.clone(),
-            false => None,
-        };
-        let promise =
-            requests::metadata_in_range(&index, &range, offset as f64, limit as f64, agent);
-        Ok(self.wait(promise, |v| Ok(v.unchecked_into())))
-    }
-
-    /// The index and key range holding the sessions of `filter`'s tag, else of its agent.
-    fn filter_range(&self, filter: &Filter) -> Result<(&'static str, IdbKeyRange)> {
-        let (index, first) = match (&filter.tag, &filter.agent_name) {
-            (Some(tag), _) => (TAG, tag),
-            (None, Some(agent)) => (AGENT, agent),
-            (None, None) => {
-                return Err(Error::Internal {
-                    message: "a filter range needs a tag or an agent".into(),
-                })
-            }
-        };
-        let range = Self::first_key_range(first).map_err(|e| self.fail(&e))?;
-        Ok((index, range))
-    }
-
-    /// The range of the keys `[first, updatedAt, seq]` of the `tag` or `agent` index: `[first]`
-    /// sorts before them, `[first, []]` after.
-    fn first_key_range(first: &str) -> Result<IdbKeyRange, JsValue> {
-        let first = JsValue::from_str(first);
-        IdbKeyRange::bound(&Array::of1(&first), &Array::of2(&first, &Array::new()))
-    }
-}
-
-fn strings(array: &JsValue) -> Vec<String> {
-    array
-        .unchecked_ref::<Array>()
-        .iter()
-        .filter_map(|v| v.as_string())
-        .collect()
 }

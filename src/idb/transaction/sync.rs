@@ -122,41 +122,34 @@ impl<M> SessionTx<'_, M> {
 }
 
 impl SessionTx<'_, Writing> {
-    pub fn put_sync_state(&self, state: &SyncState) -> Result<()> {
-        self.queue(SYNC, |s| {
-            s.put_with_key(&state.to_js(), &JsValue::from_str(STATE))
-        })
+    pub fn put_sync_state(&self, state: &SyncState) {
+        self.queue_put(SYNC, Some(JsValue::from_str(STATE)), state.to_js());
     }
 
-    pub fn put_synced(&self, id: &str, synced: Synced) -> Result<()> {
-        self.queue(SYNCED, |s| {
-            s.put_with_key(&synced.to_js(), &JsValue::from_str(id))
-        })
+    pub fn put_synced(&self, id: &str, synced: Synced) {
+        self.queue_put(SYNCED, Some(JsValue::from_str(id)), synced.to_js());
     }
 
-    pub fn forget_synced(&self, id: &str) -> Result<()> {
-        self.queue(SYNCED, |s| s.delete(&JsValue::from_str(id)))
+    pub fn forget_synced(&self, id: &str) {
+        self.queue_delete(SYNCED, JsValue::from_str(id));
     }
 
     /// Records that session `id`, which the server had as `synced`, was deleted here.
-    pub fn put_deletion(&self, id: &str, synced: Synced) -> Result<()> {
-        let deleted = synced.to_js();
-        self.queue(DELETIONS, |s| {
-            s.put_with_key(&deleted, &JsValue::from_str(id))
-        })
+    pub fn put_deletion(&self, id: &str, synced: Synced) {
+        self.queue_put(DELETIONS, Some(JsValue::from_str(id)), synced.to_js());
     }
 
-    pub fn forget_deletion(&self, id: &str) -> Result<()> {
-        self.queue(DELETIONS, |s| s.delete(&JsValue::from_str(id)))
+    pub fn forget_deletion(&self, id: &str) {
+        self.queue_delete(DELETIONS, JsValue::from_str(id));
     }
 
     /// Writes `record` back with nothing dirty (gathered for a push), keeping its place in the
     /// write order: bookkeeping, not a write of the session.
-    pub fn mark_clean(&self, record: &SessionRecord) -> Result<()> {
+    pub fn mark_clean(&self, record: &SessionRecord) {
         let clean = SessionRecord {
             dirty: Dirty::default(),
             ..record.clone()
         };
-        self.queue(SESSIONS, |s| s.put(&clean.to_js()))
+        self.queue_put(SESSIONS, None, clean.to_js());
     }
 }

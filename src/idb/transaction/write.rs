@@ -1,11 +1,21 @@
 //! The writes of a read-write [`SessionTx`], and its one ending: [`SessionTx::commit`], which
-//! waits for the commit and only then remembers the tails and reports the changes, so a write
-//! that fails leaves nothing remembered and reports nothing.
+//! sends every write the operation queued, waits for the commit and only then remembers the
+//! tails and reports the changes, so a write that fails leaves nothing remembered and reports
+//! nothing.
+//!
+//! Writes wait in the transaction until it commits, then go out together, after every read and
+//! in one synchronous stretch of script. A page that is closed while an operation awaits a read
+//! takes its script away, and Firefox then commits what the transaction was sent so far (the
+//! crash test in `tests/reliability` found a save with its old chunks deleted and nothing else
+//! written); a transaction sent no write before its last read can only keep all or nothing.
+
+use std::cell::RefCell;
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbObjectStore, IdbRequest, IdbTransactionMode};
+use web_sys::{IdbObjectStore, IdbTransactionMode};
 
+use super::Cut;
 use super::{clock_from, SessionTx};
 use crate::error::{Error, Result};
 use crate::idb::chunks::{self, Chunk, LastChunk};
@@ -29,6 +39,20 @@ pub(crate) struct Writing {
     changes: Vec<Change>,
     /// Whether those changes are the server's, pulled by a sync.
     pulled: bool,
+    /// The writes queued so far, in order, sent when the transaction commits.
+    writes: RefCell<Vec<Write>>,
+}
+
+/// A write an operation queued: sent, with all the others, when its transaction commits.
+pub(super) enum Write {
+    /// `value` put under `key` (under the store's key path if `None`).
+    Put {
+        store: &'static str,
+        key: Option<JsValue>,
+        value: JsValue,
+    },
+    /// The record under `key`, or every record in the key range `key`, deleted.
+    Delete { store: &'static str, key: JsValue },
 }
 
 impl<'a> SessionTx<'a, Writing> {
@@ -42,6 +66,7 @@ impl<'a> SessionTx<'a, Writing> {
                 written: Vec::new(),
                 changes: Vec::new(),
                 pulled: false,
+                writes: RefCell::default(),
             })
         })
     }
@@ -53,40 +78,39 @@ impl<'a> SessionTx<'a, Writing> {
     }
 
     /// Queues writing `chunk` of session `id`.
-    pub fn put_chunk(&self, id: &str, chunk: &Chunk) -> Result<()> {
-        self.queue(CHUNKS, |s| {
-            s.put_with_key(&chunk.text, &chunks::key(id, chunk.start))
-        })
+    pub fn put_chunk(&self, id: &str, chunk: &Chunk) {
+        let key = chunks::key(id, chunk.start);
+        self.queue_put(CHUNKS, Some(key), chunk.text.clone());
     }
 
     /// Queues writing `chunks` of session `id`; returns the last of them.
-    pub fn put_chunks(&self, id: &str, chunks: Vec<Chunk>) -> Result<Option<Chunk>> {
+    pub fn put_chunks(&self, id: &str, chunks: Vec<Chunk>) -> Option<Chunk> {
         for chunk in &chunks {
-            self.put_chunk(id, chunk)?;
+            self.put_chunk(id, chunk);
         }
-        Ok(chunks.into_iter().last())
+        chunks.into_iter().last()
     }
 
-    /// Queues deleting the chunks of session `id` that start at message `from` or later, and
-    /// the words of its messages from `from` on.
-    pub fn delete_chunks(&self, id: &str, from: u64) -> Result<()> {
-        let range = chunks::from(id, from).map_err(|e| self.fail(&e))?;
-        self.queue(CHUNKS, |s| s.delete(&range))?;
-        self.unindex_from(id, from)
+    /// Queues deleting the chunks of session `id` from where `cut` falls on, and the words of
+    /// its messages from there.
+    pub fn delete_chunks(&self, id: &str, cut: &Cut) -> Result<()> {
+        let range = chunks::from(id, cut.from).map_err(|e| self.fail(&e))?;
+        self.queue_delete(CHUNKS, range);
+        self.unindex_from(id, cut)
     }
 
     /// Queues writing the state text of session `id`.
-    pub fn put_state(&self, id: &str, state: &JsValue) -> Result<()> {
-        self.queue(STATES, |s| s.put_with_key(state, &JsValue::from_str(id)))
+    pub fn put_state(&self, id: &str, state: &JsValue) {
+        self.queue_put(STATES, Some(JsValue::from_str(id)), state.clone());
     }
 
     /// Queues deleting session `id`: its record, chunks and state.
     pub fn delete_session(&mut self, id: &str) -> Result<()> {
         let key = JsValue::from_str(id);
-        self.queue(SESSIONS, |s| s.delete(&key))?;
-        self.delete_chunks(id, 0)?;
-        self.unmark_indexed(id)?;
-        self.queue(STATES, |s| s.delete(&key))?;
+        self.queue_delete(SESSIONS, key.clone());
+        self.delete_chunks(id, &Cut::WHOLE)?;
+        self.unmark_indexed(id);
+        self.queue_delete(STATES, key);
         self.mode
             .written
             .push((id.to_owned(), 0.0, LastChunk::Unknown));
@@ -144,7 +168,7 @@ impl<'a> SessionTx<'a, Writing> {
     }
 
     fn put(&mut self, record: SessionRecord, last: LastChunk) -> Result<SessionRecord> {
-        self.queue(SESSIONS, |s| s.put(&record.to_js()))?;
+        self.queue_put(SESSIONS, None, record.to_js());
         let id = record.metadata.id.clone();
         self.mode.written.push((id, record.rev, last));
         self.mode
@@ -157,14 +181,15 @@ impl<'a> SessionTx<'a, Writing> {
     /// words of the messages it shares with the history it replaces are kept as they are.
     pub async fn put_session(&mut self, session: EncodedSession) -> Result<SessionRecord> {
         let id = session.metadata.id.clone();
-        let shared = self.shared_words(&id, &session.chunks)?;
+        let (shared, last_words) = self.shared_words(&id, &session.chunks)?.await?;
+        let cut = self.cut_after(&id, shared, last_words).await?;
         // The old chunks go first, whatever their layout; the new ones are written over them.
         let range = chunks::from(&id, 0).map_err(|e| self.fail(&e))?;
-        self.queue(CHUNKS, |s| s.delete(&range))?;
+        self.queue_delete(CHUNKS, range);
         let chunks = chunks::saved(&session.chunks);
-        self.reindex_saved(&id, &chunks, shared.await?)?;
-        let last = self.put_chunks(&id, chunks)?;
-        self.put_state(&id, &session.state)?;
+        self.reindex_saved(&id, &chunks, &cut)?;
+        let last = self.put_chunks(&id, chunks);
+        self.put_state(&id, &session.state);
         let last = LastChunk::Known(last);
         let dirty = Dirty::default().after(Wrote::Whole);
         self.put_record(session.metadata, session.message_count, last, dirty)
@@ -185,10 +210,10 @@ impl<'a> SessionTx<'a, Writing> {
         Ok(record)
     }
 
-    /// The one ending of every write: waits until every queued request is durable (or returns
-    /// the error that aborted them all), then remembers the written sessions' last chunks and
-    /// reports the changes to this connection's watchers and, through the channel, to every
-    /// other connection to the database.
+    /// The one ending of every write: sends every queued write, waits until they are durable
+    /// (or returns the error that aborted them all), then remembers the written sessions' last
+    /// chunks and reports the changes to this connection's watchers and, through the channel,
+    /// to every other connection to the database.
     pub async fn commit(mut self) -> Result<()> {
         let written = std::mem::take(&mut self.mode.written);
         let changes = std::mem::take(&mut self.mode.changes);
@@ -197,7 +222,9 @@ impl<'a> SessionTx<'a, Writing> {
         for (id, _, _) in &written {
             tails.forget(id);
         }
-        // Everything is queued: from here on the transaction commits (or fails) on its own.
+        // Sent at once, with nothing awaited in between; a write refused here aborts them all.
+        self.send_writes()?;
+        // From here on the transaction commits (or fails) on its own.
         self.abort_on_drop = false;
         if let Err(e) = (&mut self.done).await {
             let error = dom_error(&self.doing, &e);
@@ -213,15 +240,48 @@ impl<'a> SessionTx<'a, Writing> {
         Ok(())
     }
 
-    pub(super) fn queue(
-        &self,
-        store: &str,
-        write: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
-    ) -> Result<()> {
-        self.tx
-            .object_store(store)
-            .and_then(|s| write(&s))
-            .map(drop)
-            .map_err(|e| self.fail(&e))
+    /// Queues putting `value` into `store` under `key` (under its key path if `None`).
+    pub(super) fn queue_put(&self, store: &'static str, key: Option<JsValue>, value: JsValue) {
+        let put = Write::Put { store, key, value };
+        self.mode.writes.borrow_mut().push(put);
+    }
+
+    /// Queues deleting the record of `store` under `key`, or every record in the range `key`.
+    pub(super) fn queue_delete(&self, store: &'static str, key: JsValue) {
+        self.mode
+            .writes
+            .borrow_mut()
+            .push(Write::Delete { store, key });
+    }
+
+    /// Sends every queued write, in the order queued.
+    fn send_writes(&self) -> Result<()> {
+        let mut stores: Vec<(&str, IdbObjectStore)> = Vec::new();
+        for write in self.mode.writes.take() {
+            let name = match &write {
+                Write::Put { store, .. } | Write::Delete { store, .. } => *store,
+            };
+            let store = match stores.iter().find(|(n, _)| *n == name) {
+                Some((_, store)) => store.clone(),
+                None => {
+                    let store = self.tx.object_store(name).map_err(|e| self.fail(&e))?;
+                    stores.push((name, store.clone()));
+                    store
+                }
+            };
+            let sent = match &write {
+                Write::Put {
+                    key: Some(key),
+                    value,
+                    ..
+                } => store.put_with_key(value, key),
+                Write::Put {
+                    key: None, value, ..
+                } => store.put(value),
+                Write::Delete { key, .. } => store.delete(key),
+            };
+            sent.map_err(|e| self.fail(&e))?;
+        }
+        Ok(())
     }
 }
