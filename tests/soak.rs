@@ -9,7 +9,9 @@
 //! Fork ids differ between the stores (each makes a UUID), so sessions are compared through a
 //! map from model id to IndexedDB id; timestamps the stores stamp from the wall clock are the
 //! only fields ignored. Size: `SOAK_OPS` (default 10,000), seed: `SOAK_SEED` (default: the time),
-//! both read at compile time, e.g. `SOAK_OPS=100000 SOAK_SEED=42 make test-browser`.
+//! time: `SOAK_SECONDS` (default: none), after which it stops at the next sweep (but not before
+//! [`MIN_OPS`] steps); all read at compile time, e.g. `SOAK_OPS=100000 SOAK_SEED=42 make
+//! test-browser`.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -28,6 +30,9 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const DEFAULT_OPS: usize = 10_000;
+/// Steps a soak with a time budget runs at least: enough for every kind of operation to be
+/// drawn many times (the checks of their counts below).
+const MIN_OPS: usize = 2_000;
 /// Steps between full sweeps that resume every session from both stores.
 const SWEEP: usize = 500;
 /// Steps between searches compared between the stores.
@@ -537,6 +542,9 @@ async fn indexed_db_store_matches_the_in_memory_model() {
     let seed = option_env!("SOAK_SEED")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| js_sys::Date::now() as u64);
+    let budget_ms = option_env!("SOAK_SECONDS")
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(|s| s * 1000.0);
     log(&format!("soak: {ops} operations, seed {seed}"));
     let db = TempDb::new(&format!("soak-{seed}"));
     let mut soak = Soak {
@@ -560,9 +568,15 @@ async fn indexed_db_store_matches_the_in_memory_model() {
         soak.step_once().await;
         if soak.step.is_multiple_of(SWEEP) {
             soak.sweep().await;
+            let spent = js_sys::Date::now() - started;
+            if soak.step >= MIN_OPS && budget_ms.is_some_and(|b| spent > b) {
+                break;
+            }
         }
     }
     soak.sweep().await;
+    // Steps run: `ops`, or fewer if the time budget ran out first.
+    let ops = soak.step;
     let mut counts: Vec<_> = soak.ops.iter().collect();
     counts.sort();
     log(&format!(
