@@ -184,7 +184,9 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
   const outcomes = { old: 0, new: 0 };
   const ways = { kill: 0, close: 0 };
   let killed = 0;
+  const slow = [];
   for (let i = 0; i < POINTS; i++) {
+    const pointStart = Date.now();
     const dbName = uniqueDb(`crash-${i}`);
     // WebKit's WebDriver ends the session when one of its pages' processes dies, and its
     // sessions keep IndexedDB in memory: nothing would be left to read, so WebKit only closes.
@@ -202,9 +204,12 @@ test(`a killed web content process or a closed window at any of ${POINTS} points
     const v = assertWhole(await readAfter(reader, dbName, where), where);
     outcomes[v === 0 ? "old" : "new"]++;
     await reader.close();
+    const spent = Date.now() - pointStart;
+    if (spent > 15000) slow.push(`point ${i} (${way} after ${delay} ms, ${v === 0 ? "old" : "new"}): ${spent} ms`);
   }
   console.log(`crash: ${sweep(took)} (${ways.kill} kills of ${killed} web content processes, ${ways.close} window ` +
-    `closes): ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn`);
+    `closes): ${outcomes.old} left the old version, ${outcomes.new} the new, 0 torn` +
+    (slow.length ? `; points over 15 s: ${slow.join("; ")}` : ""));
   assert.ok(outcomes.old > 0 && outcomes.new > 0, `every crash fell on one side: ${JSON.stringify(outcomes)}`);
   await context.close();
 });
