@@ -207,7 +207,19 @@ impl<'a, M> SessionTx<'a, M> {
         id: &str,
         range: &JsValue,
     ) -> Result<impl Future<Output = Result<Option<Chunk>>>> {
-        let store = self.tx.object_store(CHUNKS).map_err(|e| self.fail(&e))?;
+        let last = self.last_keyed_in(CHUNKS, id, range)?;
+        Ok(async move { Ok(last.await?.map(|(start, text)| Chunk { start, text })) })
+    }
+
+    /// The last record of `store` (`chunks` or `words`, keyed `[id, start]`) within `range`, with
+    /// the `start` of its key, if there is one.
+    pub(super) fn last_keyed_in(
+        &self,
+        store: &str,
+        id: &str,
+        range: &JsValue,
+    ) -> Result<impl Future<Output = Result<Option<(u64, JsValue)>>>> {
+        let store = self.tx.object_store(store).map_err(|e| self.fail(&e))?;
         let id = id.to_owned();
         Ok(
             self.wait(requests::last_entry(&store, range), move |entry| {
@@ -215,11 +227,7 @@ impl<'a, M> SessionTx<'a, M> {
                     return Ok(None);
                 }
                 let entry: Array = entry.unchecked_into();
-                let start = chunks::start_of(&id, &entry.get(0))?;
-                Ok(Some(Chunk {
-                    start,
-                    text: entry.get(1),
-                }))
+                Ok(Some((chunks::start_of(&id, &entry.get(0))?, entry.get(1))))
             }),
         )
     }

@@ -46,7 +46,7 @@ impl SessionTx<'_, Writing> {
             false => None,
             true => {
                 let range = chunks::before(id, from).map_err(|e| self.fail(&e))?;
-                Some(self.last_words_in(id, &range)?)
+                Some(self.last_keyed_in(WORDS, id, &range)?)
             }
         };
         Ok(async move {
@@ -66,7 +66,7 @@ impl SessionTx<'_, Writing> {
             false => None,
             true => {
                 let range = chunks::from(id, 0).map_err(|e| self.fail(&e))?;
-                Some(self.last_words_in(id, &range)?)
+                Some(self.last_keyed_in(WORDS, id, &range)?)
             }
         };
         Ok(async move {
@@ -91,25 +91,6 @@ impl SessionTx<'_, Writing> {
             Some(last) if last.0 == from => Ok(Cut { from, before: None }),
             Some(_) => self.cut_at(id, from)?.await,
         }
-    }
-
-    /// The last word block of session `id` within `range`.
-    fn last_words_in(
-        &self,
-        id: &str,
-        range: &JsValue,
-    ) -> Result<impl Future<Output = Result<Option<WordsBlock>>>> {
-        let store = self.tx.object_store(WORDS).map_err(|e| self.fail(&e))?;
-        let id = id.to_owned();
-        Ok(
-            self.wait(requests::last_entry(&store, range), move |entry| {
-                if entry.is_undefined() {
-                    return Ok(None);
-                }
-                let entry: Array = entry.unchecked_into();
-                Ok(Some((chunks::start_of(&id, &entry.get(0))?, entry.get(1))))
-            }),
-        )
     }
 
     /// Queues the word blocks of the messages of session `id` from `from` on, whose JSON texts
