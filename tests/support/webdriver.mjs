@@ -153,6 +153,39 @@ export class Context {
     return descendants(this.server.pid);
   }
 
+  /**
+   * Readies the session for another test: closes every window but the first (left at
+   * about:blank), clears `base`'s localStorage and sessionStorage and deletes the files
+   * downloaded (a browser may overwrite a file of the same name, which would then not be news).
+   * False if the session did not answer (its browser gone, say), to be quit instead.
+   */
+  async reset(base) {
+    if (this.closed) return false;
+    for (const page of this.pages) page.closed = true;
+    this.pages.clear();
+    for (const entry of await readdir(this.downloads, { withFileTypes: true })) {
+      if (entry.isFile()) await rm(join(this.downloads, entry.name), { force: true });
+    }
+    this.seenDownloads.clear();
+    try {
+      return await this.exclusive(null, async (driver) => {
+        for (const handle of await driver.getAllWindowHandles()) {
+          if (handle === this.home) continue;
+          await driver.switchTo().window(handle);
+          await driver.close();
+        }
+        await driver.switchTo().window(this.home);
+        this.current = this.home;
+        await driver.get(`${base}/README.md`); // a page of the site's origin, served as text/plain
+        await driver.executeScript("localStorage.clear(); sessionStorage.clear();");
+        await driver.get("about:blank");
+        return true;
+      });
+    } catch {
+      return false;
+    }
+  }
+
   async close() {
     if (this.closed) return;
     this.closed = true;
