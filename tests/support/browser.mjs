@@ -90,10 +90,8 @@ function startWebDriverSite(server, page) {
     };
   });
   const contexts = new Set();
-  // Sessions without prefs that a test has closed, for the next test to reuse: a new one costs
-  // Firefox about 2.5 s (start and quit) and WebKit about 0.8 s. Reused, a session has all its
-  // windows but the first closed and the site's localStorage and sessionStorage cleared; its
-  // IndexedDB keeps the databases tests made before, which uniqueDb names apart.
+  // Sessions without prefs that a test has closed, reset (Context.reset) for the next test to
+  // reuse: a new one costs Firefox about 2.5 s (start and quit) and WebKit about 0.8 s.
   const idle = [];
   let defaultContext = null;
   const site = {

@@ -98,7 +98,7 @@ export async function newContext(engine, { prefs = {} } = {}) {
       spec.capabilities({ downloads, prefs }));
     await driver.manage().setTimeouts({ script: 600_000, pageLoad: 60_000 });
     const context = new Context(engine, server, exited, driver, await driver.getWindowHandle(), downloads);
-    context.baseline = new Set((await context.processes()).map((p) => p.pid));
+    await context.takeBaseline();
     return context;
   } catch (e) {
     server.kill();
@@ -153,11 +153,17 @@ export class Context {
     return descendants(this.server.pid);
   }
 
+  /** Notes the processes running before any page of a test: `baseline`, the pids not its pages'. */
+  async takeBaseline() {
+    this.baseline = new Set((await this.processes()).map((p) => p.pid));
+  }
+
   /**
-   * Readies the session for another test: closes every window but the first (left at
-   * about:blank), clears `base`'s localStorage and sessionStorage and deletes the files
-   * downloaded (a browser may overwrite a file of the same name, which would then not be news).
-   * False if the session did not answer (its browser gone, say), to be quit instead.
+   * Readies the session for another test, as if new: closes every window but the first (left at
+   * about:blank), clears `base`'s localStorage and sessionStorage, deletes the files downloaded
+   * (a browser may overwrite a file of the same name, which would then not be news) and takes the
+   * process baseline again. IndexedDB keeps the databases of earlier tests, which uniqueDb names
+   * apart. False if the session did not answer (its browser gone, say), to be quit instead.
    */
   async reset(base) {
     if (this.closed) return false;
@@ -179,6 +185,7 @@ export class Context {
         await driver.get(`${base}/README.md`); // a page of the site's origin, served as text/plain
         await driver.executeScript("localStorage.clear(); sessionStorage.clear();");
         await driver.get("about:blank");
+        await this.takeBaseline();
         return true;
       });
     } catch {
